@@ -1,0 +1,483 @@
+"""Typed, frozen configuration for every stage: TOML and legacy files in, plain dicts out.
+
+Every field carries the name of its ANIMAL-SPOT command-line option (``metadata["option"]``):
+that name is the CLI flag and the key of a legacy ``key=value`` config file. Fields that
+ANIMAL-SPOT did not have use their own name. The valid keys always come from
+``dataclasses.fields``, never from a second hand-kept list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from .errors import BadConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+FreqCompression = Literal["linear", "mel", "mfcc"]
+Backbone = Literal["resnet", "convnext"]
+StemAdapt = Literal["mean", "sum"]
+Scheduler = Literal["plateau", "onecycle"]
+LossName = Literal["cross_entropy", "focal"]
+SamplingStrategy = Literal["inverse_freq", "sqrt_inverse_freq", "effective_num"]
+Task = Literal["classifier", "detector"]
+Precision = Literal["32", "bf16-mixed", "16-mixed"]
+ResampleQuality = Literal["VHQ", "HQ", "MQ", "LQ", "QQ"]
+
+RESNET_SIZES = (18, 34, 50, 101, 152)
+CONVNEXT_SIZES = ("tiny", "small", "base", "large")
+
+
+def option(default: Any, help: str, *, name: str | None = None, factory: bool = False) -> Any:
+    """A dataclass field documented once: its help text and its ANIMAL-SPOT option name."""
+    metadata = {"help": help, "option": name}
+    if factory:
+        return field(default_factory=default, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def option_name(f: dataclasses.Field[Any]) -> str:
+    """The CLI flag / legacy key of a field (its ANIMAL-SPOT name where it had one)."""
+    return f.metadata.get("option") or f.name
+
+
+def _check_range(cls_name: str, name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise BadConfig(f"{cls_name}.{name} = {value} is outside [{low}, {high}]")
+
+
+def _check_choice(cls_name: str, name: str, value: Any, choices: typing.Iterable[Any]) -> None:
+    choices = tuple(choices)
+    if value not in choices:
+        raise BadConfig(f"{cls_name}.{name} = {value!r}; choose one of {choices}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudioConfig:
+    """How recordings are read: target rate and resampling quality (always mixed to mono)."""
+
+    sample_rate_hz: int = option(44100, "sample rate every file is resampled to", name="sr")
+    resample_quality: ResampleQuality = option("HQ", "soxr quality: VHQ, HQ, MQ, LQ or QQ")
+
+    def __post_init__(self) -> None:
+        _check_range("audio", "sample_rate_hz", self.sample_rate_hz, 100, 1_000_000)
+        _check_choice("audio", "resample_quality", self.resample_quality, typing.get_args(ResampleQuality))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpectrogramConfig:
+    """The spectrogram front end shared by training and prediction (ANIMAL-SPOT §2)."""
+
+    preemphasis: float = option(0.98, "pre-emphasis coefficient (0 = off)", name="preemphases")
+    n_fft: int = option(1024, "FFT size in samples (ANIMAL-SPOT: 4096)")
+    hop_length: int = option(172, "STFT hop in samples (ANIMAL-SPOT: 441)")
+    n_freq_bins: int = option(256, "frequency bins after compression")
+    fmin_hz: float = option(500.0, "lowest frequency kept", name="fmin")
+    fmax_hz: float = option(10000.0, "highest frequency kept", name="fmax")
+    freq_compression: FreqCompression = option("linear", "linear, mel or mfcc")
+    min_level_db: float = option(-100.0, "floor of the dB scale")
+    ref_level_db: float = option(20.0, "reference level of the 0/1-dB normalisation")
+    min_max_norm: bool = option(False, "min-max normalise each clip instead of 0/1-dB")
+    sequence_len_ms: float = option(
+        1000.0, "window length in milliseconds (ANIMAL-SPOT: 1280)", name="sequence_len"
+    )
+
+    def __post_init__(self) -> None:
+        _check_range("spectrogram", "n_fft", self.n_fft, 16, 1 << 16)
+        _check_range("spectrogram", "hop_length", self.hop_length, 1, self.n_fft * 4)
+        _check_range("spectrogram", "n_freq_bins", self.n_freq_bins, 2, 4096)
+        _check_range("spectrogram", "preemphasis", self.preemphasis, 0.0, 1.0)
+        _check_range("spectrogram", "sequence_len_ms", self.sequence_len_ms, 1.0, 3_600_000.0)
+        if not 0 <= self.fmin_hz < self.fmax_hz:
+            raise BadConfig(
+                f"spectrogram.fmin_hz = {self.fmin_hz} must be ≥ 0 and below fmax_hz = {self.fmax_hz}"
+            )
+        _check_choice(
+            "spectrogram", "freq_compression", self.freq_compression, typing.get_args(FreqCompression)
+        )
+        if self.min_level_db >= 0:
+            raise BadConfig(f"spectrogram.min_level_db = {self.min_level_db} must be negative")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AugmentConfig:
+    """Training-time augmentation (ANIMAL-SPOT §3: every step always applied when enabled)."""
+
+    enabled: bool = option(False, "augment training clips", name="augmentation")
+    gain_db: tuple[int, int] = option((-6, 2), "integer gain range in dB, inclusive")
+    pitch_shift: tuple[float, float] = option((0.5, 1.5), "pitch factor range (log-uniform)")
+    time_stretch: tuple[float, float] = option((0.5, 2.0), "time factor range (log-uniform)")
+    noise_dir: Path | None = option(None, "folder of noise recordings to mix in")
+    snr_db: tuple[int, int] = option((-3, 11), "integer SNR range in dB for noise mixing")
+    gain_probability: float = option(1.0, "chance of the gain step")
+    pitch_shift_probability: float = option(1.0, "chance of the pitch-shift step")
+    time_stretch_probability: float = option(1.0, "chance of the time-stretch step")
+    noise_probability: float = option(1.0, "chance of the noise-mixing step")
+
+    def __post_init__(self) -> None:
+        for name in ("gain_db", "pitch_shift", "time_stretch", "snr_db"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise BadConfig(f"augment.{name} = ({low}, {high}): the lower bound is higher")
+        for name in ("pitch_shift", "time_stretch"):
+            if getattr(self, name)[0] <= 0:
+                raise BadConfig(f"augment.{name} factors must be positive")
+        for name in ("gain", "pitch_shift", "time_stretch", "noise"):
+            _check_range("augment", f"{name}_probability", getattr(self, f"{name}_probability"), 0, 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataConfig:
+    """Where the clips are, how they are split and cached."""
+
+    data_dir: Path | None = option(None, "prepared folder (train/val/test.csv) or folder of clips")
+    cache_dir: Path | None = option(None, "folder for the spectrogram cache (off when unset)")
+    split: tuple[float, float, float] = option((0.7, 0.15, 0.15), "train, val, test fractions")
+    split_seed: int = option(0, "seed of the train/val/test split")
+    filter_broken_audio: bool = option(False, "skip clips quieter than 1e-3 (peak)")
+
+    def __post_init__(self) -> None:
+        if len(self.split) != 3 or any(f < 0 for f in self.split) or abs(sum(self.split) - 1) > 1e-6:
+            raise BadConfig(f"data.split = {self.split} must be three fractions ≥ 0 that sum to 1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelConfig:
+    """Which network: ResNet or ConvNeXt from torchvision, with a one-channel stem."""
+
+    backbone: Backbone = option("resnet", "resnet or convnext")
+    resnet: int = option(18, "ResNet depth: 18, 34, 50, 101 or 152")
+    convnext: str = option("tiny", "ConvNeXt size: tiny, small, base or large")
+    conv_kernel_size: int = option(7, "ResNet stem kernel size")
+    max_pool: int = option(1, "ResNet stem: 0 no pool (stride in layer1), 1 pool, 2 no pool")
+    pretrained: str | None = option(None, "'hub' for torch-hub ImageNet weights, or a state dict")
+    stem_adapt: StemAdapt = option("mean", "RGB→1 channel stem: mean (the fork) or sum")
+    num_classes: int | None = option(None, "number of classes (checked against the data)")
+
+    def __post_init__(self) -> None:
+        _check_choice("model", "backbone", self.backbone, typing.get_args(Backbone))
+        _check_choice("model", "resnet", self.resnet, RESNET_SIZES)
+        _check_choice("model", "convnext", self.convnext, CONVNEXT_SIZES)
+        _check_choice("model", "max_pool", self.max_pool, (0, 1, 2))
+        _check_choice("model", "stem_adapt", self.stem_adapt, typing.get_args(StemAdapt))
+        if self.conv_kernel_size < 1 or self.conv_kernel_size % 2 == 0:
+            raise BadConfig(f"model.conv_kernel_size = {self.conv_kernel_size} must be odd and ≥ 1")
+        if self.num_classes is not None and self.num_classes < 2:
+            raise BadConfig(f"model.num_classes = {self.num_classes} must be at least 2")
+
+    @property
+    def name(self) -> str:
+        """Registry name, e.g. ``resnet18`` or ``convnext_tiny``."""
+        return f"resnet{self.resnet}" if self.backbone == "resnet" else f"convnext_{self.convnext}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrainConfig:
+    """The training loop; ``None`` means the backbone's default (see ``resolved``)."""
+
+    task: Task = option("classifier", "classifier, or detector (every non-noise class → target)")
+    model_dir: Path = option(Path("runs"), "folder that receives the run directory")
+    run_name: str | None = option(None, "run directory name (default: a timestamp)")
+    max_train_epochs: int = option(500, "maximum number of epochs")
+    epochs_per_eval: int = option(2, "validate every N epochs")
+    batch_size: int = option(16, "clips per batch")
+    lr: float | None = option(None, "base learning rate per clip (× batch size); resnet 5e-6, convnext 1e-6")
+    beta1: float | None = option(None, "Adam beta1 (resnet 0.5, convnext 0.9)")
+    lr_patience_epochs: int | None = option(None, "plateau patience in epochs (resnet 8, convnext 10)")
+    lr_decay_factor: float = option(0.5, "plateau learning-rate factor")
+    early_stopping_patience_epochs: int = option(20, "stop after this many epochs without gain")
+    scheduler: Scheduler = option("plateau", "plateau (per eval) or onecycle (per batch)")
+    label_smoothing: float = option(0.0, "label smoothing of the loss")
+    loss: LossName = option("cross_entropy", "cross_entropy or focal")
+    focal_gamma: float = option(2.0, "focal loss gamma")
+    grad_clip: float | None = option(None, "clip the gradient norm at this value")
+    weighted_sampling: bool = option(False, "draw training clips by class weight")
+    sampling_strategy: SamplingStrategy = option("sqrt_inverse_freq", "class weighting for sampling")
+    effective_num_beta: float = option(0.999, "beta of the effective-number weighting")
+    rare_class_boost: float = option(1.0, "extra weight for classes under 5 % of the clips")
+    precision: Precision = option("32", "32, bf16-mixed or 16-mixed")
+    devices: int = option(1, "number of devices (GPUs, or CPU processes)")
+    num_workers: int = option(0, "DataLoader worker processes")
+    seed: int = option(42, "seed of weights, sampling and augmentation")
+    resume: bool = option(False, "continue the run in model_dir/run_name from last.ckpt")
+
+    def __post_init__(self) -> None:
+        _check_range("train", "max_train_epochs", self.max_train_epochs, 1, 1_000_000)
+        _check_range("train", "epochs_per_eval", self.epochs_per_eval, 1, 1_000_000)
+        _check_range("train", "batch_size", self.batch_size, 1, 1_000_000)
+        _check_range("train", "label_smoothing", self.label_smoothing, 0.0, 0.999)
+        _check_range("train", "effective_num_beta", self.effective_num_beta, 0.0, 0.999999999)
+        _check_choice("train", "scheduler", self.scheduler, typing.get_args(Scheduler))
+        _check_choice("train", "loss", self.loss, typing.get_args(LossName))
+        _check_choice("train", "precision", self.precision, typing.get_args(Precision))
+        _check_choice(
+            "train", "sampling_strategy", self.sampling_strategy, typing.get_args(SamplingStrategy)
+        )
+        _check_choice("train", "task", self.task, typing.get_args(Task))
+        if self.lr is not None and self.lr <= 0:
+            raise BadConfig(f"train.lr = {self.lr} must be positive")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PredictConfig:
+    """Sliding-window prediction over recordings and the events made from its scores."""
+
+    model_path: tuple[Path, ...] = option((), "model.pt (several: an ensemble)")
+    detector_model: Path | None = option(None, "detector model.pt run before the classifier")
+    input_file: Path | None = option(None, "recording or folder of recordings (recursive)")
+    output_dir: Path = option(Path("predictions"), "folder for score CSVs and Raven tables")
+    hop_s: float = option(0.5, "window hop in seconds", name="hop")
+    threshold: float | None = option(None, "score threshold (default: the model's per-class ones)")
+    batch_size: int = option(32, "windows per batch")
+    num_workers: int = option(0, "reader worker processes")
+    precision: Literal["auto", "32", "bf16"] = option("auto", "auto (bf16 where native), 32, bf16")
+    min_duration_s: float = option(0.0, "drop events shorter than this")
+    max_gap_s: float = option(0.0, "merge same-class events closer than this")
+    noise_in_anno: bool = option(False, "write noise events into the Raven tables too")
+    latent_extract: bool = option(False, "write penultimate-layer embeddings per window")
+    overwrite: bool = option(False, "redo recordings already predicted")
+    fast: bool = option(False, "share overlapping frames between windows (approximate)")
+
+    def __post_init__(self) -> None:
+        if self.hop_s <= 0:
+            raise BadConfig(f"predict.hop_s = {self.hop_s} must be positive")
+        if self.threshold is not None:
+            _check_range("predict", "threshold", self.threshold, 0.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExperimentConfig:
+    """Every stage's config, composed: what a run is, and what a model.pt remembers."""
+
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    spectrogram: SpectrogramConfig = field(default_factory=SpectrogramConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
+
+
+Config = TypeVar("Config")
+
+
+def _section_types() -> dict[str, type]:
+    hints = typing.get_type_hints(ExperimentConfig)
+    return {f.name: hints[f.name] for f in dataclasses.fields(ExperimentConfig)}
+
+
+SECTIONS = _section_types()
+
+
+# ---------------------------------------------------------------- conversion to and from plain values
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_dict(value)
+    return value
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """Primitive-only dict (Path → str, tuple → list, None dropped): for TOML, model.pt, Optuna."""
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if value is not None:
+            out[f.name] = _plain(value)
+    return out
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Turn a TOML/CLI/legacy value into the field's declared type, or name the field and why not."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("", "none")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, where)
+            except BadConfig as err:
+                errors.append(str(err))
+        raise BadConfig(errors[0] if errors else f"{where}: cannot use {value!r}")
+    if origin is Literal:
+        for choice in args:
+            if value == choice or str(value) == str(choice):
+                return choice
+        raise BadConfig(f"{where} = {value!r}; choose one of {list(args)}")
+    if origin is tuple:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        if args and args[-1] is Ellipsis:
+            return tuple(_coerce(v, args[0], where) for v in items)
+        if len(items) != len(args):
+            raise BadConfig(f"{where} = {value!r} needs {len(args)} values")
+        return tuple(_coerce(v, a, where) for v, a in zip(items, args, strict=True))
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
+            return True
+        if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
+            return False
+        raise BadConfig(f"{where} = {value!r} is not a boolean (true/false)")
+    if annotation is int:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise BadConfig(f"{where} = {value!r} is not an integer") from None
+        if not number.is_integer() or isinstance(value, bool):
+            raise BadConfig(f"{where} = {value!r} is not an integer")
+        return int(number)
+    if annotation is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise BadConfig(f"{where} = {value!r} is not a number") from None
+    if annotation is Path:
+        return Path(value)
+    if annotation is str:
+        return str(value)
+    return value
+
+
+def _unknown_key(key: str, valid: typing.Iterable[str], where: str) -> BadConfig:
+    close = difflib.get_close_matches(key, list(valid), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return BadConfig(f"unknown key {key!r} in {where}{hint}")
+
+
+def from_dict(cls: type[Config], values: dict[str, Any], where: str | None = None) -> Config:
+    """Build a config dataclass from plain values; unknown keys are errors with a suggestion."""
+    where = where or cls.__name__
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise _unknown_key(key, fields, where)
+        if dataclasses.is_dataclass(hints[key]):
+            kwargs[key] = from_dict(hints[key], value, f"[{key}]")
+        else:
+            kwargs[key] = _coerce(value, hints[key], f"{where}.{key}")
+    return cls(**kwargs)
+
+
+def experiment_from_dict(values: dict[str, Any], where: str = "config") -> ExperimentConfig:
+    """An ExperimentConfig from ``{section: {field: value}}``; sections may be missing."""
+    for key in values:
+        if key not in SECTIONS:
+            raise _unknown_key(key, SECTIONS, where)
+    return from_dict(ExperimentConfig, values, where)
+
+
+def load_toml(path: str | Path) -> ExperimentConfig:
+    """Read a TOML config with one table per section (``[spectrogram] n_fft = 4096``)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    except FileNotFoundError:
+        raise BadConfig("config file not found", path=path) from None
+    except tomllib.TOMLDecodeError as err:
+        raise BadConfig(f"not valid TOML ({err})", path=path, fix="fix the line named") from None
+    try:
+        return experiment_from_dict(values, where=str(path))
+    except BadConfig as err:
+        raise BadConfig(str(err), path=path) from None
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """TOML (``.toml``) or a legacy ANIMAL-SPOT ``key=value`` file (anything else)."""
+    path = Path(path)
+    if path.suffix.lower() == ".toml":
+        return load_toml(path)
+    from .legacy.config_file import read_legacy_config
+
+    return read_legacy_config(path).config
+
+
+def save_toml(config: ExperimentConfig, path: str | Path) -> Path:
+    """Write ``config`` as TOML, atomically."""
+    import tomli_w
+
+    from .atomic import atomic_write_bytes
+
+    return atomic_write_bytes(Path(path), tomli_w.dumps(to_dict(config)).encode())
+
+
+# ---------------------------------------------------------------- overrides and option names
+
+
+def option_index() -> dict[str, list[tuple[str, str]]]:
+    """ANIMAL-SPOT option name → [(section, field)], for flags and legacy keys."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            index.setdefault(option_name(f), []).append((section, f.name))
+    return index
+
+
+def override(config: ExperimentConfig, assignments: dict[str, Any]) -> ExperimentConfig:
+    """Replace fields by ``"section.field"`` keys (the ``--set`` syntax), validating each value."""
+    changes: dict[str, dict[str, Any]] = {}
+    for dotted, value in assignments.items():
+        section, _, name = dotted.partition(".")
+        if section not in SECTIONS:
+            raise _unknown_key(section, SECTIONS, "--set")
+        hints = typing.get_type_hints(SECTIONS[section])
+        if name not in hints:
+            raise _unknown_key(name, hints, f"[{section}]")
+        changes.setdefault(section, {})[name] = _coerce(value, hints[name], dotted)
+    return dataclasses.replace(
+        config,
+        **{s: dataclasses.replace(getattr(config, s), **kv) for s, kv in changes.items()},
+    )
+
+
+def parse_set_arguments(items: typing.Iterable[str]) -> dict[str, str]:
+    """``["train.lr=3e-4", ...]`` → ``{"train.lr": "3e-4"}``."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise BadConfig(f"--set {item!r} must look like section.field=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+# ---------------------------------------------------------------- the front end's identity
+
+
+def frontend_dict(audio: AudioConfig, spectrogram: SpectrogramConfig) -> dict[str, Any]:
+    """The fields that decide what a spectrogram looks like."""
+    return {"audio": to_dict(audio), "spectrogram": to_dict(spectrogram)}
+
+
+def frontend_hash(audio: AudioConfig, spectrogram: SpectrogramConfig) -> str:
+    """Stable hex digest of every front-end field (sorted JSON, so dict order never matters)."""
+    text = json.dumps(frontend_dict(audio, spectrogram), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def window_frames(audio: AudioConfig, spectrogram: SpectrogramConfig) -> int:
+    """Frames of one training window: int(sequence_len_s · sr / hop) (ANIMAL-SPOT §2)."""
+    return int(spectrogram.sequence_len_ms / 1000 * audio.sample_rate_hz / spectrogram.hop_length)

@@ -1,0 +1,1 @@
+"""Datasets: clip records, manifests, splits, audits, caching and sampling."""
