@@ -1,0 +1,66 @@
+"""Shared fixtures: synthesised recordings with calls at known times and frequencies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def synth(
+    duration_s: float,
+    *,
+    sample_rate_hz: int = 44100,
+    calls: Sequence[tuple[float, float, float]] = (),
+    noise_level: float = 0.01,
+    call_level: float = 0.5,
+    sweep_hz: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Noise plus tones: each call is ``(start_s, duration_s, freq_hz)``; ``sweep_hz`` bends it up."""
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * sample_rate_hz))
+    samples = noise_level * rng.standard_normal(n)
+    for start_s, length_s, freq_hz in calls:
+        first = int(round(start_s * sample_rate_hz))
+        count = min(int(round(length_s * sample_rate_hz)), n - first)
+        t = np.arange(count) / sample_rate_hz
+        phase = 2 * np.pi * (freq_hz * t + 0.5 * sweep_hz / max(length_s, 1e-9) * t**2)
+        envelope = np.hanning(count) if count > 8 else np.ones(count)
+        samples[first : first + count] += call_level * envelope * np.sin(phase)
+    return samples.astype(np.float32)
+
+
+def write_wav(
+    path: Path,
+    duration_s: float = 1.0,
+    *,
+    sample_rate_hz: int = 44100,
+    calls: Sequence[tuple[float, float, float]] = (),
+    subtype: str = "PCM_16",
+    **kwargs,
+) -> Path:
+    """Write a synthesised recording to ``path`` (folders created) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = synth(duration_s, sample_rate_hz=sample_rate_hz, calls=calls, **kwargs)
+    sf.write(str(path), samples, sample_rate_hz, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real recordings beside the project; the test skips where they are absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_data)
