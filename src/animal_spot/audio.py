@@ -85,8 +85,8 @@ def read(
     path = Path(path)
     with _open(path) as handle:
         rate = int(handle.samplerate)
-        first = max(0, int(round(start_s * rate)))
-        last = handle.frames if end_s is None else min(handle.frames, int(round(end_s * rate)))
+        first = max(0, round(start_s * rate))
+        last = handle.frames if end_s is None else min(handle.frames, round(end_s * rate))
         if first >= handle.frames or last <= first:
             samples = np.zeros(0, dtype=np.float32)
         else:

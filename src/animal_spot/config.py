@@ -73,7 +73,9 @@ class AudioConfig:
 
     def __post_init__(self) -> None:
         _check_range("audio", "sample_rate_hz", self.sample_rate_hz, 100, 1_000_000)
-        _check_choice("audio", "resample_quality", self.resample_quality, typing.get_args(ResampleQuality))
+        _check_choice(
+            "audio", "resample_quality", self.resample_quality, typing.get_args(ResampleQuality)
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,10 +104,14 @@ class SpectrogramConfig:
         _check_range("spectrogram", "sequence_len_ms", self.sequence_len_ms, 1.0, 3_600_000.0)
         if not 0 <= self.fmin_hz < self.fmax_hz:
             raise BadConfig(
-                f"spectrogram.fmin_hz = {self.fmin_hz} must be ≥ 0 and below fmax_hz = {self.fmax_hz}"
+                f"spectrogram.fmin_hz = {self.fmin_hz} must be ≥ 0 and below fmax_hz"
+                f" = {self.fmax_hz}"
             )
         _check_choice(
-            "spectrogram", "freq_compression", self.freq_compression, typing.get_args(FreqCompression)
+            "spectrogram",
+            "freq_compression",
+            self.freq_compression,
+            typing.get_args(FreqCompression),
         )
         if self.min_level_db >= 0:
             raise BadConfig(f"spectrogram.min_level_db = {self.min_level_db} must be negative")
@@ -135,7 +141,9 @@ class AugmentConfig:
             if getattr(self, name)[0] <= 0:
                 raise BadConfig(f"augment.{name} factors must be positive")
         for name in ("gain", "pitch_shift", "time_stretch", "noise"):
-            _check_range("augment", f"{name}_probability", getattr(self, f"{name}_probability"), 0, 1)
+            _check_range(
+                "augment", f"{name}_probability", getattr(self, f"{name}_probability"), 0, 1
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,7 +157,11 @@ class DataConfig:
     filter_broken_audio: bool = option(False, "skip clips quieter than 1e-3 (peak)")
 
     def __post_init__(self) -> None:
-        if len(self.split) != 3 or any(f < 0 for f in self.split) or abs(sum(self.split) - 1) > 1e-6:
+        if (
+            len(self.split) != 3
+            or any(f < 0 for f in self.split)
+            or abs(sum(self.split) - 1) > 1e-6
+        ):
             raise BadConfig(f"data.split = {self.split} must be three fractions ≥ 0 that sum to 1")
 
 
@@ -193,9 +205,13 @@ class TrainConfig:
     max_train_epochs: int = option(500, "maximum number of epochs")
     epochs_per_eval: int = option(2, "validate every N epochs")
     batch_size: int = option(16, "clips per batch")
-    lr: float | None = option(None, "base learning rate per clip (× batch size); resnet 5e-6, convnext 1e-6")
+    lr: float | None = option(
+        None, "base learning rate per clip (× batch size); resnet 5e-6, convnext 1e-6"
+    )
     beta1: float | None = option(None, "Adam beta1 (resnet 0.5, convnext 0.9)")
-    lr_patience_epochs: int | None = option(None, "plateau patience in epochs (resnet 8, convnext 10)")
+    lr_patience_epochs: int | None = option(
+        None, "plateau patience in epochs (resnet 8, convnext 10)"
+    )
     lr_decay_factor: float = option(0.5, "plateau learning-rate factor")
     early_stopping_patience_epochs: int = option(20, "stop after this many epochs without gain")
     scheduler: Scheduler = option("plateau", "plateau (per eval) or onecycle (per batch)")
@@ -204,7 +220,9 @@ class TrainConfig:
     focal_gamma: float = option(2.0, "focal loss gamma")
     grad_clip: float | None = option(None, "clip the gradient norm at this value")
     weighted_sampling: bool = option(False, "draw training clips by class weight")
-    sampling_strategy: SamplingStrategy = option("sqrt_inverse_freq", "class weighting for sampling")
+    sampling_strategy: SamplingStrategy = option(
+        "sqrt_inverse_freq", "class weighting for sampling"
+    )
     effective_num_beta: float = option(0.999, "beta of the effective-number weighting")
     rare_class_boost: float = option(1.0, "extra weight for classes under 5 % of the clips")
     precision: Precision = option("32", "32, bf16-mixed or 16-mixed")
@@ -238,6 +256,7 @@ class PredictConfig:
     detector_model: Path | None = option(None, "detector model.pt run before the classifier")
     input_file: Path | None = option(None, "recording or folder of recordings (recursive)")
     output_dir: Path = option(Path("predictions"), "folder for score CSVs and Raven tables")
+    window_s: float | None = option(None, "window length in seconds (default: the model's)")
     hop_s: float = option(0.5, "window hop in seconds", name="hop")
     threshold: float | None = option(None, "score threshold (default: the model's per-class ones)")
     batch_size: int = option(32, "windows per batch")
@@ -281,7 +300,7 @@ def _section_types() -> dict[str, type]:
 SECTIONS = _section_types()
 
 
-# ---------------------------------------------------------------- conversion to and from plain values
+# ---------------------------------------------------------------- to and from plain values
 
 
 def _plain(value: Any) -> Any:
@@ -305,13 +324,13 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Turn a TOML/CLI/legacy value into the field's declared type, or name the field and why not."""
+    """A TOML/CLI/legacy value as the field's declared type, or an error naming the field."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
-        if value is None or (isinstance(value, str) and value.lower() in ("", "none")):
-            if type(None) in args:
-                return None
+        is_empty = value is None or (isinstance(value, str) and value.lower() in ("", "none"))
+        if is_empty and type(None) in args:
+            return None
         errors = []
         for arg in (a for a in args if a is not type(None)):
             try:

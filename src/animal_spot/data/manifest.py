@@ -38,7 +38,9 @@ def _number(text: str, path: Path, line: int, column: str) -> float | None:
         return float(text)
     except ValueError:
         raise BadTable(
-            f"line {line}: {column} = {text!r} is not a number", path=path, fix="leave it empty or give seconds"
+            f"line {line}: {column} = {text!r} is not a number",
+            path=path,
+            fix="leave it empty or give seconds",
         ) from None
 
 
@@ -88,8 +90,13 @@ def write_manifest(clips: Iterable[Clip], path: str | Path) -> Path:
         writer.writerow(MANIFEST_COLUMNS)
         for clip in clips:
             writer.writerow(
-                [str(Path(clip.path).resolve()), clip.label, clip.group,
-                 _seconds(clip.start_s), _seconds(clip.end_s)]
+                [
+                    str(Path(clip.path).resolve()),
+                    clip.label,
+                    clip.group,
+                    _seconds(clip.start_s),
+                    _seconds(clip.end_s),
+                ]
             )
     return path
 

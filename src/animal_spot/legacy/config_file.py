@@ -1,0 +1,141 @@
+"""ANIMAL-SPOT ``key=value`` config files → ExperimentConfig, with every key honoured or named.
+
+The format (ANIMAL-SPOT §9): one ``key=value`` per line; lines starting with ``#``, a space or
+a newline are ignored; ``true`` sets a flag, ``false`` drops it; the literal
+``/*USER-SPECIFIC-DIRECTORY*/`` marks a path the user has not filled in yet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..config import ExperimentConfig, _coerce, option_index
+from ..errors import BadConfig
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = "/*USER-SPECIFIC-DIRECTORY*/"
+Kind = Literal["train", "predict", "evaluate"]
+
+# Other spellings ANIMAL-SPOT accepts for the same option.
+ALIASES = {"learning_rate": "lr"}
+
+# Keys that have no field here, with what happens instead (said once, as a warning).
+IGNORED = {
+    "src_dir": "the package is installed; no script folder is needed",
+    "debug": "use --log_level DEBUG",
+    "no_cuda": "the device is chosen automatically; use --devices / CUDA_VISIBLE_DEVICES",
+    "log_dir": "logs go into the run directory",
+    "summary_dir": "TensorBoard summaries go into the run directory",
+    "checkpoint_dir": "checkpoints go into the run directory",
+    "jit_save": "use `animal-spot export --format torchscript`",
+    "jit_load": "model.pt files load directly",
+    "visualize": "use `animal-spot report`",
+    "checkpoint_path": "unused by ANIMAL-SPOT too",
+}
+
+# Where a key shared by several stages belongs, by the kind of file.
+PREFERRED_SECTION = {
+    "train": ("spectrogram", "audio", "augment", "data", "model", "train"),
+    "predict": ("predict", "spectrogram", "audio", "model", "data", "train"),
+    "evaluate": ("predict", "spectrogram", "audio", "data", "model", "train"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyConfig:
+    """A parsed legacy file: the config it means, the raw pairs, and the keys left aside."""
+
+    config: ExperimentConfig
+    kind: Kind
+    values: dict[str, str]
+    ignored: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def parse_pairs(path: Path) -> dict[str, str]:
+    """The file's ``key → value`` pairs in order (flags set to ``"true"``, ``false`` dropped)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadConfig("config file not found", path=path) from None
+    except UnicodeDecodeError:
+        raise BadConfig("not a text config file", path=path) from None
+    pairs: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line or line[0] in "# \t" or "=" not in line:
+            continue
+        key, value = (part.strip() for part in line.split("=")[:2])
+        if PLACEHOLDER in value:
+            raise BadConfig(
+                f"line {number}: {key} still holds the placeholder {PLACEHOLDER}",
+                path=path,
+                fix="replace it with a real folder",
+            )
+        if value.lower() == "false":
+            continue
+        pairs[ALIASES.get(key, key)] = "true" if value.lower() == "true" else value
+    return pairs
+
+
+def guess_kind(pairs: dict[str, str]) -> Kind:
+    """Training, prediction or evaluation template, by the keys only that one has."""
+    if "prediction_dir" in pairs:
+        return "evaluate"
+    if "model_path" in pairs or "input_file" in pairs:
+        return "predict"
+    return "train"
+
+
+def _legacy_value(key: str, value: str, kind: Kind) -> tuple[str, Any]:
+    """Translate keys whose meaning differs between ANIMAL-SPOT and here."""
+    if key == "sequence_len" and kind != "train":
+        return "window_s", value  # prediction windows are given in seconds
+    if key == "start_from_scratch":
+        return "resume", "false" if value == "true" else "true"
+    return key, value
+
+
+def read_legacy_config(path: str | Path, kind: Kind | None = None) -> LegacyConfig:
+    """Read a legacy file into an ExperimentConfig; unknown keys are warned about, not fatal."""
+    path = Path(path)
+    pairs = parse_pairs(path)
+    kind = kind or guess_kind(pairs)
+    index = option_index()
+    changes: dict[str, dict[str, Any]] = {}
+    ignored: dict[str, str] = {}
+    extra: dict[str, str] = {}
+    for raw_key, raw_value in pairs.items():
+        key, value = _legacy_value(raw_key, raw_value, kind)
+        if key == "resume":
+            changes.setdefault("train", {})["resume"] = value
+            continue
+        targets = index.get(key)
+        if not targets:
+            if raw_key in IGNORED:
+                ignored[raw_key] = IGNORED[raw_key]
+            else:
+                extra[raw_key] = raw_value
+            continue
+        order = PREFERRED_SECTION[kind]
+        section, name = min(targets, key=lambda t: order.index(t[0]) if t[0] in order else 99)
+        changes.setdefault(section, {})[name] = value
+    for key, reason in ignored.items():
+        log.warning("%s: ignoring %s (%s)", path, key, reason)
+    config = ExperimentConfig()
+    try:
+        sections = {}
+        for section, values in changes.items():
+            current = getattr(config, section)
+            hints = typing.get_type_hints(type(current))
+            coerced = {k: _coerce(v, hints[k], f"{k}") for k, v in values.items()}
+            sections[section] = dataclasses.replace(current, **coerced)
+        config = dataclasses.replace(config, **sections)
+    except BadConfig as err:
+        raise BadConfig(str(err), path=path) from None
+    return LegacyConfig(config, kind, pairs, ignored, extra)
