@@ -22,13 +22,13 @@ def synth(
     sweep_hz: float = 0.0,
     seed: int = 0,
 ) -> np.ndarray:
-    """Noise plus tones: each call is ``(start_s, duration_s, freq_hz)``; ``sweep_hz`` bends it up."""
+    """Noise plus tones, each call ``(start_s, duration_s, freq_hz)``; ``sweep_hz`` bends up."""
     rng = np.random.default_rng(seed)
-    n = int(round(duration_s * sample_rate_hz))
+    n = round(duration_s * sample_rate_hz)
     samples = noise_level * rng.standard_normal(n)
     for start_s, length_s, freq_hz in calls:
-        first = int(round(start_s * sample_rate_hz))
-        count = min(int(round(length_s * sample_rate_hz)), n - first)
+        first = round(start_s * sample_rate_hz)
+        count = min(round(length_s * sample_rate_hz), n - first)
         t = np.arange(count) / sample_rate_hz
         phase = 2 * np.pi * (freq_hz * t + 0.5 * sweep_hz / max(length_s, 1e-9) * t**2)
         envelope = np.hanning(count) if count > 8 else np.ones(count)

@@ -34,23 +34,54 @@ def test_defaults_follow_the_fork():
 
 
 def test_every_field_has_its_animal_spot_option_name():
-    names = {
-        option_name(f) for cls in SECTIONS.values() for f in dataclasses.fields(cls)
-    }
-    for legacy in ("sr", "n_fft", "hop_length", "sequence_len", "fmin", "fmax", "n_freq_bins",
-                   "freq_compression", "min_max_norm", "augmentation", "noise_dir", "data_dir",
-                   "cache_dir", "backbone", "resnet", "max_pool", "conv_kernel_size", "lr",
-                   "beta1", "max_train_epochs", "epochs_per_eval", "batch_size", "num_workers",
-                   "model_path", "input_file", "output_dir", "hop", "threshold", "pretrained",
-                   "weighted_sampling", "sampling_strategy", "scheduler", "label_smoothing"):
+    names = {option_name(f) for cls in SECTIONS.values() for f in dataclasses.fields(cls)}
+    for legacy in (
+        "sr",
+        "n_fft",
+        "hop_length",
+        "sequence_len",
+        "fmin",
+        "fmax",
+        "n_freq_bins",
+        "freq_compression",
+        "min_max_norm",
+        "augmentation",
+        "noise_dir",
+        "data_dir",
+        "cache_dir",
+        "backbone",
+        "resnet",
+        "max_pool",
+        "conv_kernel_size",
+        "lr",
+        "beta1",
+        "max_train_epochs",
+        "epochs_per_eval",
+        "batch_size",
+        "num_workers",
+        "model_path",
+        "input_file",
+        "output_dir",
+        "hop",
+        "threshold",
+        "pretrained",
+        "weighted_sampling",
+        "sampling_strategy",
+        "scheduler",
+        "label_smoothing",
+    ):
         assert legacy in names, legacy
 
 
 def test_toml_round_trip_gives_the_same_config(tmp_path):
     config = override(
         ExperimentConfig(),
-        {"spectrogram.n_fft": "4096", "train.lr": "3e-4", "data.split": "0.8,0.1,0.1",
-         "predict.model_path": "a.pt,b.pt"},
+        {
+            "spectrogram.n_fft": "4096",
+            "train.lr": "3e-4",
+            "data.split": "0.8,0.1,0.1",
+            "predict.model_path": "a.pt,b.pt",
+        },
     )
     path = save_toml(config, tmp_path / "c.toml")
     assert load_config(path) == config
@@ -83,7 +114,7 @@ def test_invalid_values_name_the_field(changes, message):
 
 def test_set_arguments_parse_and_reject_bad_syntax():
     assert parse_set_arguments(["train.lr=3e-4"]) == {"train.lr": "3e-4"}
-    with pytest.raises(BadConfig, match="section.field=value"):
+    with pytest.raises(BadConfig, match=r"section\.field=value"):
         parse_set_arguments(["lr3e-4"])
 
 
@@ -151,8 +182,10 @@ def test_legacy_placeholder_is_rejected_naming_the_key(tmp_path):
 
 def test_legacy_prediction_file_reads_seconds_for_the_window(tmp_path):
     path = tmp_path / "predict.cfg"
-    path.write_text("model_path=/m/ANIMAL-SPOT.pk\nsequence_len=0.30\nhop=0.10\nthreshold=0.75\n"
-                    "batch_size=1\nno_cuda=true\n")
+    path.write_text(
+        "model_path=/m/ANIMAL-SPOT.pk\nsequence_len=0.30\nhop=0.10\nthreshold=0.75\n"
+        "batch_size=1\nno_cuda=true\n"
+    )
     config = load_config(path)
     assert config.predict.window_s == pytest.approx(0.3) and config.predict.hop_s == 0.1
     assert config.predict.batch_size == 1 and config.predict.threshold == 0.75

@@ -218,6 +218,9 @@ class TrainConfig:
     label_smoothing: float = option(0.0, "label smoothing of the loss")
     loss: LossName = option("cross_entropy", "cross_entropy or focal")
     focal_gamma: float = option(2.0, "focal loss gamma")
+    class_weighted_loss: bool = option(
+        False, "weight the loss by class (sampling_strategy's formula)"
+    )
     grad_clip: float | None = option(None, "clip the gradient norm at this value")
     weighted_sampling: bool = option(False, "draw training clips by class weight")
     sampling_strategy: SamplingStrategy = option(

@@ -39,9 +39,10 @@ def test_changed_nfft_or_hop_misses_the_cache(tmp_path):
         )
     }
     assert len(keys) == 4
-    assert SpectrogramCache(tmp_path, AudioConfig(sample_rate_hz=22050), SpectrogramConfig()).key(
-        wav
-    ) not in keys
+    assert (
+        SpectrogramCache(tmp_path, AudioConfig(sample_rate_hz=22050), SpectrogramConfig()).key(wav)
+        not in keys
+    )
 
 
 def test_rewritten_file_and_other_span_miss_the_cache(tmp_path):

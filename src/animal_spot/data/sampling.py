@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
 import numpy as np
 import torch
-from torch.utils.data import WeightedRandomSampler
+from torch.utils.data import Sampler
 
 from ..registry import Registry
 
@@ -52,19 +53,67 @@ def class_weights(
     return weights / weights.max()
 
 
+class HasEpoch(Protocol):
+    def set_epoch(self, epoch: int) -> None: ...
+
+
+class EpochSampler(Sampler[int]):
+    """Shuffles (or draws by per-clip weight, with replacement) anew each epoch.
+
+    The order is a function of (seed, epoch) alone, so a run resumed from a checkpoint sees the
+    same batches as one that never stopped. ``set_epoch`` also tells the dataset, whose
+    augmentation draws depend on the epoch.
+    """
+
+    def __init__(
+        self,
+        n_items: int,
+        *,
+        seed: int = 0,
+        weights: torch.Tensor | None = None,
+        dataset: HasEpoch | None = None,
+    ) -> None:
+        self.n_items = n_items
+        self.seed = seed
+        self.weights = weights
+        self.dataset = dataset
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if self.dataset is not None:
+            self.dataset.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return self.n_items
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        if self.weights is None:
+            order = torch.randperm(self.n_items, generator=generator)
+        else:
+            order = torch.multinomial(self.weights, self.n_items, True, generator=generator)
+        return iter(order.tolist())
+
+
 def make_sampler(
     labels: Sequence[int],
     n_classes: int,
-    strategy: str,
+    strategy: str | None,
     *,
     seed: int = 0,
     beta: float = 0.999,
     rare_class_boost: float = 1.0,
-) -> WeightedRandomSampler:
-    """Draws ``len(labels)`` clips per epoch with replacement, each by its class weight."""
+    dataset: HasEpoch | None = None,
+) -> EpochSampler:
+    """A sampler over ``len(labels)`` clips: plain shuffling, or weighted by class (``strategy``).
+
+    Weighted, it draws ``len(labels)`` clips per epoch with replacement, each by its class weight.
+    """
     labels_array = np.asarray(labels, dtype=np.int64)
+    if strategy is None:
+        return EpochSampler(len(labels_array), seed=seed, dataset=dataset)
     counts = np.bincount(labels_array, minlength=n_classes)
     weights = class_weights(counts, strategy, beta=beta, rare_class_boost=rare_class_boost)
     per_clip = torch.as_tensor(weights[labels_array], dtype=torch.double)
-    generator = torch.Generator().manual_seed(seed)
-    return WeightedRandomSampler(per_clip, num_samples=len(labels_array), generator=generator)
+    return EpochSampler(len(labels_array), seed=seed, weights=per_clip, dataset=dataset)

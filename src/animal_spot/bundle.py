@@ -1,0 +1,137 @@
+"""ModelBundle: one ``model.pt`` that predicts alone (weights, every config, classes, thresholds).
+
+The file holds only tensors and plain values, so ``torch.load(path, weights_only=True)`` opens
+it and nothing in it can run code. A model rebuilt from it needs no flags repeated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .atomic import atomic_path
+from .config import ExperimentConfig, experiment_from_dict, frontend_dict, to_dict
+from .errors import BadConfig, BadModel
+from .models import AudioClassifier, build_model
+
+FORMAT_VERSION = 1
+REQUIRED_KEYS = ("format_version", "config", "classes", "state_dict")
+
+
+@dataclass
+class ModelBundle:
+    """A trained network with everything prediction needs to use it as it was trained."""
+
+    config: ExperimentConfig
+    classes: list[str]
+    model: AudioClassifier
+    thresholds: dict[str, float] = field(default_factory=dict)
+    norm_stats: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def noise_class(self) -> str | None:
+        """The class that means "nothing here" (``noise``, any case), if the model has one."""
+        return next((c for c in self.classes if c.lower() == "noise"), None)
+
+    def threshold_for(self, label: str, default: float = 0.5) -> float:
+        return self.thresholds.get(label, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The file's content: primitives and tensors only."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "package_version": __version__,
+            "config": to_dict(self.config),
+            "frontend": frontend_dict(self.config.audio, self.config.spectrogram),
+            "model": to_dict(self.config.model),
+            "classes": list(self.classes),
+            "thresholds": {k: float(v) for k, v in self.thresholds.items()},
+            "norm_stats": {k: float(v) for k, v in self.norm_stats.items()},
+            "provenance": self.provenance,
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``model.pt`` atomically and return its path."""
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            torch.save(self.to_dict(), tmp)
+        return path
+
+
+def default_provenance() -> dict[str, Any]:
+    """Who made a model, when, with what: strings only."""
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "package_version": __version__,
+        "torch_version": torch.__version__,
+        "host": platform.node(),
+    }
+
+
+def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -> ModelBundle:
+    """Rebuild a bundle from a loaded ``model.pt`` dict."""
+    missing = [k for k in REQUIRED_KEYS if k not in content]
+    if missing:
+        raise BadModel(f"not an animal-spot model (missing {', '.join(missing)})", path=source)
+    if int(content["format_version"]) > FORMAT_VERSION:
+        raise BadModel(
+            f"written by a newer animal-spot (format {content['format_version']})",
+            path=source,
+            fix="upgrade animal-spot",
+        )
+    try:
+        config = experiment_from_dict(content["config"], where=str(source))
+    except BadConfig as err:
+        raise BadModel(f"its config cannot be read ({err})", path=source) from None
+    # Weights come from the file itself, never again from a pretrained source.
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, pretrained=None))
+    classes = [str(c) for c in content["classes"]]
+    model = build_model(config.model, len(classes))
+    try:
+        model.load_state_dict(content["state_dict"])
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise BadModel(f"weights do not fit its architecture ({first})", path=source) from None
+    model.eval()
+    return ModelBundle(
+        config=config,
+        classes=classes,
+        model=model,
+        thresholds={str(k): float(v) for k, v in content.get("thresholds", {}).items()},
+        norm_stats={str(k): float(v) for k, v in content.get("norm_stats", {}).items()},
+        provenance=dict(content.get("provenance", {})),
+    )
+
+
+def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> ModelBundle:
+    """Load a ``model.pt`` (or an ANIMAL-SPOT ``.pk``) safely, with ``weights_only=True``."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadModel("model file not found", path=path, fix="give the model.pt of a training run")
+    try:
+        content = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises many types for unsafe or broken files
+        reason = str(err).strip().splitlines()[0][:200]
+        raise BadModel(
+            f"cannot be loaded safely ({reason})",
+            path=path,
+            fix="only model.pt files from animal-spot or ANIMAL-SPOT .pk files are accepted",
+        ) from None
+    if not isinstance(content, dict):
+        raise BadModel("not a model file (no dict inside)", path=path)
+    if "encoderState" in content or "encoderOpts" in content:
+        raise BadModel(
+            "an ANIMAL-SPOT .pk model, which this version cannot convert",
+            path=path,
+            fix="retrain it with `animal-spot train`",
+        )
+    return bundle_from_dict(content, path)

@@ -1,0 +1,142 @@
+"""The ``animal-spot`` command: parse flags → config → one API call → print where output went."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .cli_options import add_config_flags, add_section_flags, config_from_args
+from .errors import AnimalSpotError
+
+Verb = Callable[[argparse.Namespace], int]
+TRAIN_SECTIONS = ("audio", "spectrogram", "augment", "data", "model", "train")
+
+
+def _fractions(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 0.7,0.15,0.15") from None
+
+
+def add_prepare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("prepare", help="labelled audio → audited train/val/test manifests")
+    p.add_argument("--out", type=Path, required=True, help="folder for the manifests and audit")
+    source = p.add_argument_group("source (exactly one)")
+    source.add_argument("--clips_dir", type=Path, help="convention-named clips or class folders")
+    source.add_argument("--csv", type=Path, help="CSV listing clips (paths relative to it)")
+    source.add_argument("--path_column", default="path")
+    source.add_argument("--label_column", default="label")
+    source.add_argument("--group_column", help="recording/tape column (default: file name)")
+    source.add_argument("--raven_dir", type=Path, help="Raven selection tables")
+    source.add_argument("--audio_dir", type=Path, help="recordings the Raven tables annotate")
+    source.add_argument("--annotation_column", help="Raven column holding the label")
+    source.add_argument("--noise_per_selection", type=float, default=0.0)
+    source.add_argument("--margin_s", type=float, default=1.0, help="noise clips keep this away")
+    source.add_argument("--window_s", type=float, default=1.0, help="shortest clip from a table")
+    p.add_argument("--split", type=_fractions, default=(0.7, 0.15, 0.15))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no_merge", action="store_true", help="keep groups that share audio apart")
+    p.add_argument("--drop_silent", action="store_true", help="leave out clips with peak < 1e-3")
+    p.add_argument("--workers", type=int, default=1, help="processes reading audio")
+    p.set_defaults(run=run_prepare)
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from .data.prepare import prepare
+
+    result = prepare(
+        args.out,
+        split=args.split,
+        seed=args.seed,
+        merge_shared_content=not args.no_merge,
+        drop_silent=args.drop_silent,
+        workers=args.workers,
+        clips_dir=args.clips_dir,
+        csv=args.csv,
+        path_column=args.path_column,
+        label_column=args.label_column,
+        group_column=args.group_column,
+        raven_dir=args.raven_dir,
+        audio_dir=args.audio_dir,
+        annotation_column=args.annotation_column,
+        window_s=args.window_s,
+        noise_per_selection=args.noise_per_selection,
+        margin_s=args.margin_s,
+    )
+    print(result.format_text())
+    print(f"wrote {result.out_dir}/train.csv, val.csv, test.csv and audit.json")
+    return 0
+
+
+def add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a classifier or detector → run dir with model.pt")
+    add_config_flags(p)
+    add_section_flags(p, TRAIN_SECTIONS)
+    p.set_defaults(run=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .training.fit import train
+
+    result = train(config_from_args(args))
+    test = result.metrics.get("test", {})
+    if test:
+        print(
+            f"test accuracy {test.get('accuracy', float('nan')):.4f}, mean per-class accuracy "
+            f"{test.get('mean_per_class_accuracy', float('nan')):.4f}"
+        )
+    print(f"wrote {result.model_path}")
+    return 0
+
+
+def add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the whole chain on a built-in synthetic example")
+    p.add_argument("--out", type=Path, default=Path("demo_output"))
+    p.add_argument("--quick", action="store_true", help="fewer clips and epochs")
+    p.set_defaults(run=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo as demo
+
+    for line in demo(args.out, quick=args.quick):
+        print(line)
+    return 0
+
+
+VERBS = (add_prepare, add_train, add_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="animal-spot",
+        description="Train detectors and classifiers of animal sounds; run them over recordings.",
+    )
+    parser.add_argument("--version", action="version", version=f"animal-spot {__version__}")
+    parser.add_argument("--log_level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for add in VERBS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args))
+    except AnimalSpotError as err:
+        print(f"animal-spot {args.verb}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"animal-spot {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

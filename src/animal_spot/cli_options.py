@@ -1,0 +1,111 @@
+"""Command-line flags generated from the config dataclasses, and flags → ExperimentConfig.
+
+Each field of a config section becomes ``--<its ANIMAL-SPOT option name>``; the flags of a verb
+are the fields of the sections it uses, so the list of valid options is never kept twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any
+
+from .config import (
+    SECTIONS,
+    ExperimentConfig,
+    load_config,
+    option_name,
+    override,
+    parse_set_arguments,
+)
+
+# A flag that takes an optional value: bare `--pretrained` means the torch-hub ImageNet weights.
+OPTIONAL_VALUE = {"pretrained": "hub"}
+# Flags that may be given several times (an ensemble of models).
+REPEATABLE = {"model_path"}
+
+
+def _metavar(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return "{" + ",".join(str(a) for a in typing.get_args(annotation)) + "}"
+    if origin is tuple:
+        return "A,B,..."
+    if annotation in (int, float):
+        return annotation.__name__.upper()
+    return "VALUE"
+
+
+def add_section_flags(parser: argparse.ArgumentParser, sections: typing.Iterable[str]) -> None:
+    """Add one flag per field of each section; every default is ``None`` (= not given)."""
+    for section in sections:
+        cls = SECTIONS[section]
+        hints = typing.get_type_hints(cls)
+        group = parser.add_argument_group(f"{section} options")
+        for field in dataclasses.fields(cls):
+            flag = f"--{option_name(field)}"
+            dest = f"{section}.{field.name}"
+            help_text = f"{field.metadata.get('help', '')} (default: {_default_text(field)})"
+            annotation = hints[field.name]
+            if annotation is bool:
+                group.add_argument(
+                    flag,
+                    dest=dest,
+                    action=argparse.BooleanOptionalAction,
+                    default=None,
+                    help=help_text,
+                )
+            elif option_name(field) in OPTIONAL_VALUE:
+                group.add_argument(
+                    flag,
+                    dest=dest,
+                    nargs="?",
+                    const=OPTIONAL_VALUE[option_name(field)],
+                    default=None,
+                    help=help_text,
+                    metavar="PATH",
+                )
+            elif option_name(field) in REPEATABLE:
+                group.add_argument(flag, dest=dest, action="append", default=None, help=help_text)
+            else:
+                group.add_argument(
+                    flag, dest=dest, default=None, help=help_text, metavar=_metavar(annotation)
+                )
+
+
+def _default_text(field: dataclasses.Field[Any]) -> str:
+    if field.default is not dataclasses.MISSING:
+        value = field.default
+    elif field.default_factory is not dataclasses.MISSING:
+        value = field.default_factory()
+    else:
+        return "required"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE`` (TOML or a legacy key=value file) and ``--set section.field=value``."""
+    parser.add_argument("--config", type=Path, help="TOML or ANIMAL-SPOT key=value config file")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override any config field, e.g. --set train.lr=3e-4 (repeatable)",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
+    """Defaults ← config file ← flags ← ``--set``, each validated by the dataclasses."""
+    config = load_config(args.config) if getattr(args, "config", None) else ExperimentConfig()
+    flags: dict[str, Any] = {}
+    for dest, value in vars(args).items():
+        if "." in dest and value is not None:
+            flags[dest] = ",".join(value) if isinstance(value, list) else value
+    config = override(config, flags)
+    return override(config, parse_set_arguments(getattr(args, "overrides", [])))

@@ -1,0 +1,209 @@
+"""prepare: a source of labelled audio → audited, leak-free train/val/test manifests.
+
+Reads one source (convention-named clips, class folders, a CSV, or Raven tables beside long
+recordings), drops what cannot be read (each file reported once), merges groups that share
+audio so that no stretch of tape lands in two splits, splits by group, audits the result and
+writes ``train.csv``, ``val.csv``, ``test.csv`` and ``audit.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_open
+from ..config import DataConfig
+from ..errors import BadConfig
+from .audit import AuditReport, audit, groups_to_merge
+from .clips import Problem, ReadResult, read_clips_dir, read_csv, read_raven
+from .fingerprint import clip_key, find_shared_content, fingerprint_clips
+from .manifest import Clip, read_manifest, write_manifest
+from .splits import SPLITS, merge_groups, split_by_group
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """The splits written, the audit of them, and what was left out on the way."""
+
+    out_dir: Path
+    splits: dict[str, list[Clip]]
+    report: AuditReport
+    problems: list[Problem] = field(default_factory=list)
+    merged_groups: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.report.to_dict(),
+            "split_sizes": {name: len(clips) for name, clips in self.splits.items()},
+            "skipped_files": [{"path": str(p.path), "reason": p.reason} for p in self.problems],
+            "merged_groups": [list(pair) for pair in self.merged_groups],
+        }
+
+    def format_text(self) -> str:
+        """The audit, the split sizes and the files left out, for a terminal."""
+        sizes = ", ".join(f"{name} {len(clips)}" for name, clips in self.splits.items())
+        lines = [f"splits: {sizes} clips", self.report.format_text()]
+        if self.merged_groups:
+            lines.append(
+                f"merged {len(self.merged_groups)} pairs of groups that share audio, "
+                "so each shared stretch stays in one split"
+            )
+        if self.problems:
+            lines.append(f"skipped {len(self.problems)} files:")
+            lines.extend(f"  {p}" for p in self.problems[:20])
+            if len(self.problems) > 20:
+                lines.append(f"  … and {len(self.problems) - 20} more (see audit.json)")
+        return "\n".join(lines)
+
+
+def read_source(
+    *,
+    clips_dir: str | Path | None = None,
+    csv: str | Path | None = None,
+    path_column: str = "path",
+    label_column: str = "label",
+    group_column: str | None = None,
+    raven_dir: str | Path | None = None,
+    audio_dir: str | Path | None = None,
+    annotation_column: str | None = None,
+    window_s: float = 1.0,
+    noise_per_selection: float = 0,
+    margin_s: float = 1.0,
+    seed: int = 0,
+) -> ReadResult:
+    """Clips from exactly one source."""
+    given = [
+        name
+        for name, value in (("--clips_dir", clips_dir), ("--csv", csv), ("--raven_dir", raven_dir))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise BadConfig(
+            f"give exactly one source, not {len(given)} ({', '.join(given) or 'none'})",
+            fix="use --clips_dir DIR, --csv FILE, or --raven_dir DIR --audio_dir DIR",
+        )
+    if clips_dir is not None:
+        return read_clips_dir(clips_dir)
+    if csv is not None:
+        return read_csv(csv, path_column, label_column, group_column)
+    if audio_dir is None:
+        raise BadConfig("--raven_dir needs --audio_dir, the folder of the recordings")
+    return read_raven(
+        raven_dir,  # type: ignore[arg-type]
+        audio_dir,
+        annotation_column=annotation_column,
+        window_s=window_s,
+        noise_per_selection=noise_per_selection,
+        margin_s=margin_s,
+        seed=seed,
+    )
+
+
+def split_and_audit(
+    clips: Sequence[Clip],
+    *,
+    fractions: Sequence[float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    merge_shared_content: bool = True,
+    drop_silent: bool = False,
+    workers: int = 1,
+) -> tuple[dict[str, list[Clip]], AuditReport, list[Problem], list[tuple[str, str]]]:
+    """Fingerprint, drop broken clips, merge groups sharing audio, split by group, audit."""
+    prints = fingerprint_clips(clips, workers=workers)
+    problems: list[Problem] = []
+    kept = []
+    for clip in clips:
+        fingerprint = prints[clip_key(clip)]
+        if fingerprint.is_broken:
+            problems.append(Problem(clip.path, str(fingerprint.error)))
+        elif fingerprint.n_samples == 0:
+            problems.append(Problem(clip.path, "holds no samples"))
+        elif drop_silent and fingerprint.peak < 1e-3:
+            problems.append(Problem(clip.path, f"silent (peak {fingerprint.peak:.2g} < 1e-3)"))
+        else:
+            kept.append(clip)
+    shared = find_shared_content({clip_key(c): prints[clip_key(c)] for c in kept})
+    merges = groups_to_merge(shared, kept) if merge_shared_content else []
+    kept = merge_groups(kept, merges)
+    splits = split_by_group(kept, fractions, seed)
+    report = audit(splits, prints, shared=shared)
+    return splits, report, problems, merges
+
+
+def write_prepared(result: PrepareResult) -> PrepareResult:
+    """``train.csv``, ``val.csv``, ``test.csv`` and ``audit.json`` into ``result.out_dir``."""
+    for name in SPLITS:
+        write_manifest(result.splits.get(name, []), result.out_dir / f"{name}.csv")
+    with atomic_open(result.out_dir / "audit.json", "w", encoding="utf-8") as handle:
+        json.dump(result.to_dict(), handle, indent=2)
+    return result
+
+
+def prepare(
+    out_dir: str | Path,
+    *,
+    split: Sequence[float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    merge_shared_content: bool = True,
+    drop_silent: bool = False,
+    workers: int = 1,
+    **source: Any,
+) -> PrepareResult:
+    """Read one source (see ``read_source``), split it without leaks, audit it, write it."""
+    clips, problems = read_source(seed=seed, **source)
+    splits, report, dropped, merges = split_and_audit(
+        clips,
+        fractions=split,
+        seed=seed,
+        merge_shared_content=merge_shared_content,
+        drop_silent=drop_silent,
+        workers=workers,
+    )
+    result = PrepareResult(Path(out_dir), splits, report, [*problems, *dropped], merges)
+    return write_prepared(result)
+
+
+def is_prepared(folder: Path) -> bool:
+    """A folder holding our manifests (header ``path,label,...``), not ANIMAL-SPOT's lists."""
+    manifest = folder / "train.csv"
+    if not manifest.is_file():
+        return False
+    with manifest.open(encoding="utf-8") as handle:
+        return handle.readline().strip().startswith("path,label")
+
+
+def load_splits(data: DataConfig, fallback_dir: Path | None = None) -> dict[str, list[Clip]]:
+    """The splits of ``data.data_dir``: its manifests, or a new split of its clips.
+
+    A folder of clips is split on the fly and the manifests are written into it (as ANIMAL-SPOT
+    writes its split files), or into ``fallback_dir`` when it is read-only, so the next run
+    reuses the same split.
+    """
+    if data.data_dir is None:
+        raise BadConfig("no data folder given", fix="pass --data_dir DIR")
+    folder = Path(data.data_dir)
+    if is_prepared(folder):
+        return {
+            name: read_manifest(folder / f"{name}.csv")
+            if (folder / f"{name}.csv").is_file()
+            else []
+            for name in SPLITS
+        }
+    if fallback_dir is not None and is_prepared(fallback_dir):
+        return load_splits(dataclasses.replace(data, data_dir=fallback_dir))
+    clips, problems = read_clips_dir(folder)
+    splits, report, dropped, merges = split_and_audit(
+        clips, fractions=data.split, seed=data.split_seed, drop_silent=data.filter_broken_audio
+    )
+    out_dir = folder if os.access(folder, os.W_OK) else (fallback_dir or folder)
+    result = write_prepared(PrepareResult(out_dir, splits, report, [*problems, *dropped], merges))
+    log.info("split %s into %s\n%s", folder, out_dir, result.format_text())
+    return splits

@@ -1,0 +1,163 @@
+"""LightningModule: model + loss + optimiser + schedule + logging; no data code."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from ..config import TrainConfig
+from ..models import AudioClassifier
+from .losses import build_loss
+from .metrics import PhaseMetrics
+
+PHASES = ("train", "val", "test")
+
+
+def confusion_figure(matrix: Tensor, classes: Sequence[str]) -> Any:
+    """A row-normalised confusion matrix with counts, as a matplotlib figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = matrix.cpu().numpy()
+    rates = counts / counts.sum(1, keepdims=True).clip(min=1)
+    size = 1.5 + 0.45 * len(classes)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(rates, vmin=0, vmax=1, cmap="Blues")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            colour = "white" if rates[i, j] > 0.5 else "black"
+            ax.text(j, i, int(counts[i, j]), ha="center", va="center", color=colour, fontsize=8)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+class ClassifierModule(L.LightningModule):
+    """Trains an ``AudioClassifier``; logs ``<phase>/<metric>`` and per-class accuracy."""
+
+    def __init__(
+        self,
+        model: AudioClassifier,
+        config: TrainConfig,
+        classes: Sequence[str],
+        *,
+        lr: float,
+        beta1: float,
+        lr_patience_epochs: int,
+        loss_weight: Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.classes = list(classes)
+        self.lr = lr
+        self.beta1 = beta1
+        self.lr_patience_epochs = lr_patience_epochs
+        self.loss = build_loss(config, loss_weight)
+        # ModuleDict keys must not shadow Module methods such as ``train``.
+        self.metrics = torch.nn.ModuleDict(
+            {f"{p}_metrics": PhaseMetrics(self.classes) for p in PHASES}
+        )
+        self.results: dict[str, dict[str, float]] = {}
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+    def _step(self, batch: tuple[Tensor, Tensor], phase: str) -> Tensor:
+        x, y = batch
+        logits = self.model(x)
+        loss = self.loss(logits, y)
+        self.metrics[f"{phase}_metrics"].update(logits.detach().softmax(-1), y)
+        self.log(
+            f"{phase}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
+        )
+        return loss
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def _end_phase(self, phase: str) -> None:
+        metrics = self.metrics[f"{phase}_metrics"]
+        values = metrics.compute()
+        for name, value in values.items():
+            self.log(f"{phase}/{name}", value, sync_dist=True)
+        if phase != "train" and self.logger is not None and self.trainer.is_global_zero:
+            import matplotlib.pyplot as plt
+
+            figure = confusion_figure(metrics.confusion_matrix(), self.classes)
+            experiment = getattr(self.logger, "experiment", None)
+            if experiment is not None and hasattr(experiment, "add_figure"):
+                experiment.add_figure(f"{phase}/confusion_matrix", figure, self.current_epoch)
+            plt.close(figure)
+        values["epoch"] = float(self.current_epoch)
+        self.results[phase] = values
+        metrics.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._end_phase("train")
+
+    def on_validation_epoch_end(self) -> None:
+        if not self.trainer.sanity_checking:
+            self._end_phase("val")
+        else:
+            self.metrics["val_metrics"].reset()
+
+    def on_test_epoch_end(self) -> None:
+        self._end_phase("test")
+
+    def configure_optimizers(self) -> Any:
+        cfg = self.config
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr, betas=(self.beta1, 0.999))
+        if cfg.scheduler == "onecycle":
+            # The fork's cycle: peak 10× the base lr, start at peak/10, end at start/100. Momentum
+            # cycling stays off so that --beta1 is honoured (the fork silently overrode it).
+            scheduler: Any = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer,
+                max_lr=10 * self.lr,
+                total_steps=max(1, int(self.trainer.estimated_stepping_batches)),
+                pct_start=0.3,
+                anneal_strategy="cos",
+                div_factor=10.0,
+                final_div_factor=100.0,
+                cycle_momentum=False,
+            )
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+            }
+        patience = max(1, math.ceil(self.lr_patience_epochs / cfg.epochs_per_eval))
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="max",
+            factor=cfg.lr_decay_factor,
+            patience=patience,
+            threshold=1e-3,
+            threshold_mode="abs",
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "monitor": "val/accuracy",
+                "interval": "epoch",
+                "frequency": cfg.epochs_per_eval,
+                "strict": False,
+            },
+        }
