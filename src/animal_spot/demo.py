@@ -36,7 +36,6 @@ def demo_config(out: Path, *, epochs: int) -> ExperimentConfig:
             max_train_epochs=epochs,
             epochs_per_eval=1,
             batch_size=16,
-            lr=1e-4,
             early_stopping_patience_epochs=epochs,
             seed=0,
         ),
@@ -65,7 +64,7 @@ def save_spectrogram_png(spectrogram: torch.Tensor, title: str, path: Path) -> P
 def run_demo(out: str | Path, *, quick: bool = False) -> Iterator[str]:
     """Run the chain in ``out`` and yield one line per step for the terminal."""
     out = Path(out)
-    made = synthesize_clips(out / "clips", clips_per_class=24 if quick else 60, seed=0)
+    made = synthesize_clips(out / "clips", clips_per_class=40 if quick else 60, seed=0)
     total = sum(made.counts.values())
     yield f"synthesised {total} clips of {', '.join(made.counts)} in {made.folder}"
     result = prepare(out / "prepared", clips_dir=made.folder, seed=0)
@@ -79,7 +78,7 @@ def run_demo(out: str | Path, *, quick: bool = False) -> Iterator[str]:
         yield f"wrote {png}"
     from .training.fit import train
 
-    config = demo_config(out, epochs=4 if quick else 8)
+    config = demo_config(out, epochs=8 if quick else 14)
     trained = train(config, result.splits)
     test = trained.metrics.get("test", {})
     yield (

@@ -30,11 +30,12 @@ def call(kind: str, duration_s: float, sample_rate_hz: int, rng: np.random.Gener
         wave = np.sin(2 * np.pi * (start * t + 0.5 * (stop - start) / duration_s * t**2))
     elif kind == "click":
         wave = np.zeros(n)
-        period = int(sample_rate_hz / rng.uniform(15, 30))
+        period = int(sample_rate_hz / rng.uniform(20, 40))
+        width_samples = int(0.004 * sample_rate_hz)  # 4 ms broadband pulses
         for first in range(int(rng.integers(0, period)), n, period):
-            width = min(40, n - first)
+            width = min(width_samples, n - first)
             wave[first : first + width] = rng.standard_normal(width) * np.hanning(width)
-        wave /= max(np.abs(wave).max(), 1e-9)
+        wave *= 2 / max(np.abs(wave).max(), 1e-9)
     else:
         raise ValueError(f"unknown call type {kind!r}; choose one of {CALL_TYPES}")
     return wave * np.hanning(n)
