@@ -161,7 +161,7 @@ def _is_usable(path: Path, problems: list[Problem], check_audio: bool) -> bool:
 def _finish(clips: list[Clip], problems: list[Problem], source: Path) -> ReadResult:
     logger.info("%s: %d clips, %d files skipped", source, len(clips), len(problems))
     for problem in problems:
-        logger.warning("skipped %s", problem)
+        logger.info("skipped %s", problem)
     return ReadResult(clips, problems)
 
 

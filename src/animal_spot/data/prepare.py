@@ -205,5 +205,7 @@ def load_splits(data: DataConfig, fallback_dir: Path | None = None) -> dict[str,
     )
     out_dir = folder if os.access(folder, os.W_OK) else (fallback_dir or folder)
     result = write_prepared(PrepareResult(out_dir, splits, report, [*problems, *dropped], merges))
+    for problem in result.problems:
+        log.warning("skipped %s", problem)
     log.info("split %s into %s\n%s", folder, out_dir, result.format_text())
     return splits

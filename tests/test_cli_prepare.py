@@ -1,0 +1,160 @@
+"""`animal-spot prepare` in a subprocess: real folders in, audited leak-free splits out."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from animal_spot import __version__
+from animal_spot.synthetic import synthesize_clips
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "animal_spot", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def split_groups(out: Path) -> dict[str, set[str]]:
+    return {s: {r["group"] for r in read_rows(out / f"{s}.csv")} for s in ("train", "val", "test")}
+
+
+def assert_disjoint(groups: dict[str, set[str]]) -> None:
+    assert not groups["train"] & groups["val"]
+    assert not groups["train"] & groups["test"]
+    assert not groups["val"] & groups["test"]
+
+
+def test_help_lists_the_verbs_and_version_prints():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for verb in ("prepare", "train", "demo"):
+        assert verb in result.stdout
+    assert run_cli("--version").stdout.strip() == f"animal-spot {__version__}"
+
+
+def test_prepare_splits_convention_clips_by_tape_and_writes_the_audit(tmp_path):
+    made = synthesize_clips(tmp_path / "clips", clips_per_class=12, n_tapes=6, duration_s=0.3)
+    result = run_cli("prepare", "--clips_dir", made.folder, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    groups = split_groups(tmp_path / "out")
+    assert_disjoint(groups)
+    rows = [r for s in ("train", "val", "test") for r in read_rows(tmp_path / "out" / f"{s}.csv")]
+    assert len(rows) == 48
+    audit = json.loads((tmp_path / "out" / "audit.json").read_text())
+    assert sum(audit["split_sizes"].values()) == 48
+    assert "audit of 48 clips" in result.stdout
+
+
+def write_bad_folder(root: Path, corrupt_flac: Path | None) -> list[str]:
+    rng = np.random.default_rng(0)
+    root.mkdir(parents=True)
+    for label in ("tone", "noise"):
+        for i in range(12):
+            name = f"{label}-x_{i}_2020_T{i % 4}_0_500.wav"
+            sf.write(str(root / name), rng.standard_normal(8000).astype(np.float32) * 0.1, 16000)
+    bad = ["tone-x_98_2020_T1_0_500.wav", "noise-x_97_2020_T2_0_500.wav",
+           "noise-x_96_2020_T2_0_500.wav", "badname.wav"]
+    (root / bad[0]).write_bytes(b"")
+    sf.write(str(root / bad[1]), np.zeros(0, np.float32), 16000)
+    with_nan = np.zeros(8000, np.float32)
+    with_nan[5] = np.nan
+    sf.write(str(root / bad[2]), with_nan, 16000, subtype="FLOAT")
+    sf.write(str(root / bad[3]), rng.standard_normal(8000).astype(np.float32), 16000)
+    if corrupt_flac is not None:
+        bad.append("tone-x_99_2020_T1_0_500.flac")
+        shutil.copy(corrupt_flac, root / bad[-1])
+    return bad
+
+
+def check_bad_files_reported_once(tmp_path: Path, corrupt_flac: Path | None) -> None:
+    bad = write_bad_folder(tmp_path / "clips", corrupt_flac)
+    result = run_cli("prepare", "--clips_dir", tmp_path / "clips", "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    for name in bad:
+        assert output.count(name) == 1, (name, output)
+    kept = [r for s in ("train", "val", "test") for r in read_rows(tmp_path / "out" / f"{s}.csv")]
+    assert len(kept) == 24  # every good clip is still there
+    skipped = json.loads((tmp_path / "out" / "audit.json").read_text())["skipped_files"]
+    assert sorted(Path(s["path"]).name for s in skipped) == sorted(bad)
+
+
+def test_empty_zero_length_nan_and_misnamed_files_are_reported_once_and_skipped(tmp_path):
+    check_bad_files_reported_once(tmp_path, None)
+
+
+def test_corrupt_flac_from_the_orca_catalogue_is_reported_once_and_skipped(tmp_path, shared_data):
+    flac = shared_data / "orca_ford_catalog" / "Sounds" / "catalog" / "flac" / "FO-S46.flac"
+    check_bad_files_reported_once(tmp_path, flac)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--clips_dir", "a", "--csv", "b.csv"], "exactly one source"),
+        (["--raven_dir", "r"], "--audio_dir"),
+        (["--clips_dir", "/nonexistent/folder"], "no such folder"),
+    ],
+)
+def test_bad_prepare_arguments_exit_2_with_one_line(tmp_path, extra, message):
+    result = run_cli("prepare", "--out", tmp_path / "out", *extra)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_csv_column_is_named(tmp_path):
+    (tmp_path / "list.csv").write_text("file,species\na.wav,x\n")
+    result = run_cli("prepare", "--csv", tmp_path / "list.csv", "--path_column", "path",
+                     "--label_column", "species", "--out", tmp_path / "out")
+    assert result.returncode == 2 and "path" in result.stderr and "file" in result.stderr
+
+
+def test_watkins_prepare_keeps_sources_apart_and_names_the_sample_rate_leak(tmp_path, shared_data):
+    result = run_cli(
+        "prepare", "--csv", shared_data / "watkins10" / "labels.csv", "--path_column", "file",
+        "--label_column", "class_code", "--group_column", "source_id", "--out", tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert_disjoint(split_groups(tmp_path))
+    # Every source id lies in exactly one split, even after merging those sharing audio.
+    sources: dict[str, set[str]] = {}
+    for split in ("train", "val", "test"):
+        for row in read_rows(tmp_path / f"{split}.csv"):
+            for source in row["group"].split("+"):
+                sources.setdefault(source, set()).add(split)
+    assert len(sources) > 300 and all(len(s) == 1 for s in sources.values())
+    audit = json.loads((tmp_path / "audit.json").read_text())
+    leakage = audit["sample_rate_leakage"]
+    assert leakage["baseline_accuracy"] > leakage["chance"] + 0.2
+    assert "sample-rate leakage" in result.stdout and "MHW" in result.stdout
+    assert len(audit["merged_groups"]) >= 30
+
+
+def test_narw_raven_tables_give_a_clip_per_upcall_plus_noise(tmp_path, shared_data):
+    narw = shared_data / "narw_upcalls"
+    result = run_cli(
+        "prepare", "--raven_dir", narw / "raven", "--audio_dir", narw / "narw",
+        "--noise_per_selection", "2", "--window_s", "2", "--margin_s", "1", "--out", tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [r for s in ("train", "val", "test") for r in read_rows(tmp_path / f"{s}.csv")]
+    labels = [r["label"] for r in rows]
+    assert labels.count("upcall") == 53 and labels.count("noise") == 106
+    assert all(float(r["end_s"]) - float(r["start_s"]) >= 2 - 1e-6 for r in rows)
