@@ -76,18 +76,24 @@ def one_pass(dataset: ClipDataset) -> float:
 
 def time_cache(watkins: Path) -> None:
     with (watkins / "labels.csv").open(newline="") as handle:
-        clips = [Clip(watkins / row["file"], row["class_code"], row["source_id"])
-                 for row in csv.DictReader(handle)]
+        clips = [
+            Clip(watkins / row["file"], row["class_code"], row["source_id"])
+            for row in csv.DictReader(handle)
+        ]
     classes = sorted({clip.label for clip in clips})
     with tempfile.TemporaryDirectory() as cache_dir:
-        cached = ClipDataset(clips, classes, AudioConfig(), SpectrogramConfig(), cache_dir=cache_dir)
+        cached = ClipDataset(
+            clips, classes, AudioConfig(), SpectrogramConfig(), cache_dir=cache_dir
+        )
         cold = one_pass(cached)
         warm = one_pass(cached)
         size_mb = cached.cache.size_bytes() / 1e6 if cached.cache else 0.0
     uncached = one_pass(ClipDataset(clips, classes, AudioConfig(), SpectrogramConfig()))
     print(f"watkins10: {len(clips)} clips, one pass of ClipDataset (44.1 kHz, 1024/172, 256 bins)")
-    print(f"  no cache {uncached:.2f} s, cold cache {cold:.2f} s, warm cache {warm:.2f} s "
-          f"({size_mb:.0f} MB of .npy)")
+    print(
+        f"  no cache {uncached:.2f} s, cold cache {cold:.2f} s, warm cache {warm:.2f} s "
+        f"({size_mb:.0f} MB of .npy)"
+    )
     print(f"  warm/cold speed-up {cold / warm:.1f}×, warm vs no cache {uncached / warm:.1f}×")
 
 

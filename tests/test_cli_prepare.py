@@ -69,8 +69,12 @@ def write_bad_folder(root: Path, corrupt_flac: Path | None) -> list[str]:
         for i in range(12):
             name = f"{label}-x_{i}_2020_T{i % 4}_0_500.wav"
             sf.write(str(root / name), rng.standard_normal(8000).astype(np.float32) * 0.1, 16000)
-    bad = ["tone-x_98_2020_T1_0_500.wav", "noise-x_97_2020_T2_0_500.wav",
-           "noise-x_96_2020_T2_0_500.wav", "badname.wav"]
+    bad = [
+        "tone-x_98_2020_T1_0_500.wav",
+        "noise-x_97_2020_T2_0_500.wav",
+        "noise-x_96_2020_T2_0_500.wav",
+        "badname.wav",
+    ]
     (root / bad[0]).write_bytes(b"")
     sf.write(str(root / bad[1]), np.zeros(0, np.float32), 16000)
     with_nan = np.zeros(8000, np.float32)
@@ -121,15 +125,33 @@ def test_bad_prepare_arguments_exit_2_with_one_line(tmp_path, extra, message):
 
 def test_missing_csv_column_is_named(tmp_path):
     (tmp_path / "list.csv").write_text("file,species\na.wav,x\n")
-    result = run_cli("prepare", "--csv", tmp_path / "list.csv", "--path_column", "path",
-                     "--label_column", "species", "--out", tmp_path / "out")
+    result = run_cli(
+        "prepare",
+        "--csv",
+        tmp_path / "list.csv",
+        "--path_column",
+        "path",
+        "--label_column",
+        "species",
+        "--out",
+        tmp_path / "out",
+    )
     assert result.returncode == 2 and "path" in result.stderr and "file" in result.stderr
 
 
 def test_watkins_prepare_keeps_sources_apart_and_names_the_sample_rate_leak(tmp_path, shared_data):
     result = run_cli(
-        "prepare", "--csv", shared_data / "watkins10" / "labels.csv", "--path_column", "file",
-        "--label_column", "class_code", "--group_column", "source_id", "--out", tmp_path,
+        "prepare",
+        "--csv",
+        shared_data / "watkins10" / "labels.csv",
+        "--path_column",
+        "file",
+        "--label_column",
+        "class_code",
+        "--group_column",
+        "source_id",
+        "--out",
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert_disjoint(split_groups(tmp_path))
@@ -150,11 +172,39 @@ def test_watkins_prepare_keeps_sources_apart_and_names_the_sample_rate_leak(tmp_
 def test_narw_raven_tables_give_a_clip_per_upcall_plus_noise(tmp_path, shared_data):
     narw = shared_data / "narw_upcalls"
     result = run_cli(
-        "prepare", "--raven_dir", narw / "raven", "--audio_dir", narw / "narw",
-        "--noise_per_selection", "2", "--window_s", "2", "--margin_s", "1", "--out", tmp_path,
+        "prepare",
+        "--raven_dir",
+        narw / "raven",
+        "--audio_dir",
+        narw / "narw",
+        "--noise_per_selection",
+        "2",
+        "--window_s",
+        "2",
+        "--margin_s",
+        "1",
+        "--out",
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr
     rows = [r for s in ("train", "val", "test") for r in read_rows(tmp_path / f"{s}.csv")]
     labels = [r["label"] for r in rows]
     assert labels.count("upcall") == 53 and labels.count("noise") == 106
     assert all(float(r["end_s"]) - float(r["start_s"]) >= 2 - 1e-6 for r in rows)
+
+
+def test_audit_verb_reaudits_a_prepared_folder_and_keeps_what_prepare_recorded(tmp_path):
+    made = synthesize_clips(tmp_path / "clips", clips_per_class=6, n_tapes=3, duration_s=0.3)
+    (made.folder / "tone" / "broken.wav").write_bytes(b"")
+    assert run_cli("prepare", "--clips_dir", made.folder, "--out", tmp_path / "out").returncode == 0
+    # A clip copied into another split is a leak the re-audit must find.
+    train_rows = read_rows(tmp_path / "out" / "train.csv")
+    with (tmp_path / "out" / "test.csv").open("a", newline="") as handle:
+        row = train_rows[0]
+        handle.write(f"{row['path']},{row['label']},other-group,,\n")
+    result = run_cli("audit", "--data_dir", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "cross-split duplicates: 1" in result.stdout
+    audit = json.loads((tmp_path / "out" / "audit.json").read_text())
+    assert len(audit["cross_split_duplicates"]) == 1
+    assert [Path(s["path"]).name for s in audit["skipped_files"]] == ["broken.wav"]

@@ -73,6 +73,22 @@ def run_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_audit(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="re-audit a prepared folder (train/val/test.csv)")
+    p.add_argument("--data_dir", type=Path, required=True, help="folder written by prepare")
+    p.add_argument("--workers", type=int, default=1, help="processes reading audio")
+    p.set_defaults(run=run_audit)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from .data.prepare import audit_folder
+
+    report = audit_folder(args.data_dir, workers=args.workers)
+    print(report.format_text())
+    print(f"wrote {args.data_dir}/audit.json")
+    return 0
+
+
 def add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a classifier or detector → run dir with model.pt")
     add_config_flags(p)
@@ -109,7 +125,7 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-VERBS = (add_prepare, add_train, add_demo)
+VERBS = (add_prepare, add_audit, add_train, add_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -171,6 +171,25 @@ def prepare(
     return write_prepared(result)
 
 
+def audit_folder(folder: str | Path, *, workers: int = 1) -> AuditReport:
+    """Audit the manifests of a prepared folder again and rewrite its ``audit.json``."""
+    folder = Path(folder)
+    if not is_prepared(folder):
+        raise BadConfig("no train.csv manifest here", path=folder, fix="run animal-spot prepare")
+    splits = {
+        name: read_manifest(folder / f"{name}.csv")
+        for name in SPLITS
+        if (folder / f"{name}.csv").is_file()
+    }
+    report = audit(splits, workers=workers)
+    target = folder / "audit.json"
+    # Keep what prepare recorded (skipped files, merged groups); replace the checks.
+    previous = json.loads(target.read_text(encoding="utf-8")) if target.is_file() else {}
+    with atomic_open(target, "w", encoding="utf-8") as handle:
+        json.dump({**previous, **report.to_dict()}, handle, indent=2)
+    return report
+
+
 def is_prepared(folder: Path) -> bool:
     """A folder holding our manifests (header ``path,label,...``), not ANIMAL-SPOT's lists."""
     manifest = folder / "train.csv"
