@@ -72,7 +72,7 @@ def default_provenance() -> dict[str, Any]:
     return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "package_version": __version__,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),  # TorchVersion would break weights_only
         "host": platform.node(),
     }
 
@@ -95,7 +95,13 @@ def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -
     # Weights come from the file itself, never again from a pretrained source.
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, pretrained=None))
     classes = [str(c) for c in content["classes"]]
-    model = build_model(config.model, len(classes))
+    layout = dict(content.get("provenance", {})).get("legacy_layout")
+    if layout:  # an ANIMAL-SPOT .pk converted by legacy.export: its own network variant
+        from .legacy.networks import build_legacy_model
+
+        model = build_legacy_model(config.model, len(classes), str(layout))
+    else:
+        model = build_model(config.model, len(classes))
     try:
         model.load_state_dict(content["state_dict"])
     except RuntimeError as err:
@@ -112,8 +118,18 @@ def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -
     )
 
 
-def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> ModelBundle:
-    """Load a ``model.pt`` (or an ANIMAL-SPOT ``.pk``) safely, with ``weights_only=True``."""
+def load_model(
+    path: str | Path,
+    map_location: str | torch.device = "cpu",
+    *,
+    sequence_len_ms: float | None = None,
+    min_max_norm: bool | None = None,
+) -> ModelBundle:
+    """Load a ``model.pt`` (or an ANIMAL-SPOT ``.pk``) safely, with ``weights_only=True``.
+
+    ``sequence_len_ms`` and ``min_max_norm`` are used only for a ``.pk``, which lacks them
+    (``None``: the default of the program that wrote it, said in a one-line warning).
+    """
     path = Path(path)
     if not path.is_file():
         raise BadModel("model file not found", path=path, fix="give the model.pt of a training run")
@@ -128,10 +144,10 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> Mo
         ) from None
     if not isinstance(content, dict):
         raise BadModel("not a model file (no dict inside)", path=path)
-    if "encoderState" in content or "encoderOpts" in content:
-        raise BadModel(
-            "an ANIMAL-SPOT .pk model, which this version cannot convert",
-            path=path,
-            fix="retrain it with `animal-spot train`",
+    if "encoderState" in content or "encoderOpts" in content:  # an ANIMAL-SPOT .pk
+        from .legacy.models import bundle_from_legacy
+
+        return bundle_from_legacy(
+            content, path, sequence_len_ms=sequence_len_ms, min_max_norm=min_max_norm
         )
     return bundle_from_dict(content, path)

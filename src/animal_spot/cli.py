@@ -125,7 +125,95 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-VERBS = (add_prepare, add_audit, add_train, add_demo)
+def add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="predicted vs reference Raven tables → P/R/F1, thresholds")
+    p.add_argument("--predictions", type=Path, help="predicted Raven table or folder of them")
+    p.add_argument("--references", type=Path, required=True, help="reference table or folder")
+    p.add_argument("--scores", type=Path, help="window scores CSV or folder: PR curve, thresholds")
+    p.add_argument("--output_dir", type=Path, default=Path("evaluation"))
+    p.add_argument("--iou", type=float, default=0.3, help="smallest time IoU of a match")
+    p.add_argument("--onset_tolerance_s", type=float, help="also match onsets this close")
+    p.add_argument("--class_agnostic", action="store_true", help="any label matches any label")
+    p.add_argument("--target_precision", type=float, help="per class: lowest threshold reaching it")
+    p.add_argument("--write_thresholds", type=Path, metavar="MODEL_PT", help="store them here")
+    p.add_argument("--duration_s", type=float, help="total audio duration, for FP per hour")
+    p.add_argument("--audio_dir", type=Path, help="recordings whose headers give durations")
+    p.add_argument("--annotation_column", help="label column of the reference tables")
+    p.add_argument("--noise_class", default="noise", help="label left out on both sides")
+    p.add_argument("--n_thresholds", type=int, default=101, help="steps of the threshold sweep")
+    p.add_argument("--min_duration_s", type=float, help="as predict (default: the model's, or 0)")
+    p.add_argument("--max_gap_s", type=float, help="as predict (default: the model's, or 0)")
+    p.set_defaults(run=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    result = evaluate(
+        args.predictions,
+        args.references,
+        scores=args.scores,
+        output_dir=args.output_dir,
+        iou_threshold=args.iou,
+        onset_tolerance_s=args.onset_tolerance_s,
+        is_class_agnostic=args.class_agnostic,
+        target_precision=args.target_precision,
+        write_thresholds_to=args.write_thresholds,
+        duration_s=args.duration_s,
+        audio_dir=args.audio_dir,
+        annotation_column=args.annotation_column,
+        noise_class=args.noise_class or None,
+        n_thresholds=args.n_thresholds,
+        min_duration_s=args.min_duration_s,
+        max_gap_s=args.max_gap_s,
+    )
+    print(result.format_text())
+    print(f"wrote {', '.join(str(path) for path in result.files)}")
+    return 0
+
+
+def add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="model.pt → TorchScript or ONNX, front end as JSON beside")
+    p.add_argument("--model_path", type=Path, required=True, help="model.pt to export")
+    p.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript")
+    p.add_argument("--output", type=Path, help="file to write (default: beside the model)")
+    p.set_defaults(run=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .export import export, frontend_path
+
+    output = export(args.model_path, args.format, args.output)
+    print(f"wrote {output} and {frontend_path(output)}")
+    return 0
+
+
+def add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="model.pt over recordings → window scores, Raven tables")
+    add_config_flags(p)
+    add_section_flags(p, ["predict"])
+    legacy = p.add_argument_group("ANIMAL-SPOT predict.py options")
+    legacy.add_argument("--sequence_len", dest="predict.window_s", type=float, help="= --window_s")
+    legacy.add_argument("--no_cuda", dest="predict.device", action="store_const", const="cpu")
+    for flag in ("--min_max_norm", "--visualize", "--jit_load", "-d", "--debug"):
+        legacy.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
+    for flag in ("--log_dir", "--checkpoint_path"):
+        legacy.add_argument(flag, help=argparse.SUPPRESS)
+    p.set_defaults(run=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from .prediction.api import predict
+
+    if args.min_max_norm:
+        logging.warning("--min_max_norm: the normalisation is read from model.pt; flag ignored")
+    result = predict(config_from_args(args))
+    print(f"wrote {result.output_dir}")
+    print(result.summary())
+    return 0
+
+
+VERBS = (add_prepare, add_audit, add_train, add_demo, add_evaluate, add_export, add_predict)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -214,7 +214,9 @@ class TrainConfig:
     )
     lr_decay_factor: float = option(0.5, "plateau learning-rate factor")
     early_stopping_patience_epochs: int = option(20, "stop after this many epochs without gain")
-    scheduler: Scheduler = option("plateau", "plateau (per eval) or onecycle (per batch)")
+    scheduler: Scheduler = option(
+        "plateau", "plateau (per eval) or onecycle (per batch, peak 10 × the unscaled lr)"
+    )
     label_smoothing: float = option(0.0, "label smoothing of the loss")
     loss: LossName = option("cross_entropy", "cross_entropy or focal")
     focal_gamma: float = option(2.0, "focal loss gamma")
@@ -226,8 +228,10 @@ class TrainConfig:
     sampling_strategy: SamplingStrategy = option(
         "sqrt_inverse_freq", "class weighting for sampling"
     )
-    effective_num_beta: float = option(0.999, "beta of the effective-number weighting")
-    rare_class_boost: float = option(1.0, "extra weight for classes under 5 % of the clips")
+    effective_num_beta: float = option(0.9999, "beta of the effective-number weighting")
+    rare_class_boost: float = option(
+        1.5, "weighted sampling: extra weight for classes under 5 % of the clips (1 = off)"
+    )
     precision: Precision = option("32", "32, bf16-mixed or 16-mixed")
     devices: int = option(1, "number of devices (GPUs, or CPU processes)")
     num_workers: int = option(0, "DataLoader worker processes")
@@ -263,7 +267,7 @@ class PredictConfig:
     hop_s: float = option(0.5, "window hop in seconds", name="hop")
     threshold: float | None = option(None, "score threshold (default: the model's per-class ones)")
     batch_size: int = option(32, "windows per batch")
-    num_workers: int = option(0, "reader worker processes")
+    num_workers: int = option(0, "> 0: read and transform audio ahead in a background thread")
     precision: Literal["auto", "32", "bf16"] = option("auto", "auto (bf16 where native), 32, bf16")
     min_duration_s: float = option(0.0, "drop events shorter than this")
     max_gap_s: float = option(0.0, "merge same-class events closer than this")
@@ -271,12 +275,20 @@ class PredictConfig:
     latent_extract: bool = option(False, "write penultimate-layer embeddings per window")
     overwrite: bool = option(False, "redo recordings already predicted")
     fast: bool = option(False, "share overlapping frames between windows (approximate)")
+    event_span: Literal["centre", "window"] = option(
+        "centre", "time a window speaks for in events: centre (its hop) or window (all of it)"
+    )
+    device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
 
     def __post_init__(self) -> None:
         if self.hop_s <= 0:
             raise BadConfig(f"predict.hop_s = {self.hop_s} must be positive")
         if self.threshold is not None:
             _check_range("predict", "threshold", self.threshold, 0.0, 1.0)
+        _check_range("predict", "batch_size", self.batch_size, 1, 1_000_000)
+        _check_choice("predict", "event_span", self.event_span, ("centre", "window"))
+        if self.window_s is not None and self.window_s <= 0:
+            raise BadConfig(f"predict.window_s = {self.window_s} must be positive")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -45,11 +45,15 @@ def test_sampled_class_counts_follow_the_weights(strategy):
     weights = class_weights(COUNTS, strategy)
     expected_share = weights * COUNTS / (weights * COUNTS).sum()
     sampler = make_sampler(labels, 3, strategy, seed=0)
-    drawn = np.concatenate([labels[list(sampler)] for _ in range(10)])
-    observed = np.bincount(drawn, minlength=3)
-    expected = expected_share * drawn.size
-    chi2 = float(((observed - expected) ** 2 / expected).sum())
-    assert chi2 < 13.82  # χ² with 2 degrees of freedom, p = 0.001
+    epochs = []
+    for epoch in range(10):  # ten independent epochs of N draws each
+        sampler.set_epoch(epoch)
+        epochs.append(labels[list(sampler)])
+    for drawn in (epochs[0], np.concatenate(epochs)):  # one epoch, then all ten
+        observed = np.bincount(drawn, minlength=3)
+        expected = expected_share * drawn.size
+        chi2 = float(((observed - expected) ** 2 / expected).sum())
+        assert chi2 < 13.82  # χ² with 2 degrees of freedom, p = 0.001
 
 
 def test_sampler_is_reproducible_for_a_seed():
@@ -57,3 +61,17 @@ def test_sampler_is_reproducible_for_a_seed():
     assert list(make_sampler(labels, 3, "inverse_freq", seed=4)) == list(
         make_sampler(labels, 3, "inverse_freq", seed=4)
     )
+
+
+@pytest.mark.parametrize("strategy", [None, "inverse_freq"])
+def test_an_epochs_order_depends_on_seed_and_epoch_only(strategy):
+    labels = np.repeat(np.arange(3), COUNTS)
+    running = make_sampler(labels, 3, strategy, seed=4)
+    orders = []
+    for epoch in range(4):
+        running.set_epoch(epoch)
+        orders.append(list(running))
+    fresh = make_sampler(labels, 3, strategy, seed=4)  # a resumed run: straight to epoch 3
+    fresh.set_epoch(3)
+    assert list(fresh) == orders[3]
+    assert orders[2] != orders[3]

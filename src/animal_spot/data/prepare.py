@@ -20,6 +20,7 @@ from typing import Any
 from ..atomic import atomic_open
 from ..config import DataConfig
 from ..errors import BadConfig
+from ..legacy.splits import has_legacy_split, read_legacy_split
 from .audit import AuditReport, audit, groups_to_merge
 from .clips import Problem, ReadResult, read_clips_dir, read_csv, read_raven
 from .fingerprint import clip_key, find_shared_content, fingerprint_clips
@@ -216,6 +217,8 @@ def load_splits(data: DataConfig, fallback_dir: Path | None = None) -> dict[str,
             else []
             for name in SPLITS
         }
+    if has_legacy_split(folder):  # ANIMAL-SPOT's train/val/test index files: reuse its split
+        return read_legacy_split(folder)
     if fallback_dir is not None and is_prepared(fallback_dir):
         return load_splits(dataclasses.replace(data, data_dir=fallback_dir))
     clips, problems = read_clips_dir(folder)

@@ -28,7 +28,7 @@ def sqrt_inverse_freq(counts: np.ndarray, beta: float = 0.0) -> np.ndarray:
 
 
 @CLASS_WEIGHTINGS.register("effective_num")
-def effective_num(counts: np.ndarray, beta: float = 0.999) -> np.ndarray:
+def effective_num(counts: np.ndarray, beta: float = 0.9999) -> np.ndarray:
     """(1 − β) / (1 − β^n_c): the effective number of samples (Cui et al., 2019)."""
     return (1 - beta) / (1 - beta**counts)
 
@@ -37,7 +37,7 @@ def class_weights(
     counts: Sequence[int] | np.ndarray,
     strategy: str,
     *,
-    beta: float = 0.999,
+    beta: float = 0.9999,
     rare_class_boost: float = 1.0,
 ) -> np.ndarray:
     """Per-class sampling weights, largest 1; absent classes get 0.
@@ -102,7 +102,7 @@ def make_sampler(
     strategy: str | None,
     *,
     seed: int = 0,
-    beta: float = 0.999,
+    beta: float = 0.9999,
     rare_class_boost: float = 1.0,
     dataset: HasEpoch | None = None,
 ) -> EpochSampler:

@@ -25,19 +25,25 @@ Kind = Literal["train", "predict", "evaluate"]
 # Other spellings ANIMAL-SPOT accepts for the same option.
 ALIASES = {"learning_rate": "lr"}
 
-# Keys that have no field here, with what happens instead (said once, as a warning).
+# Keys of the notes' option tables (main.py, predict.py, the three templates, the fork's
+# evaluation) that have no field here, with what happens instead (said once, as a warning).
 IGNORED = {
     "src_dir": "the package is installed; no script folder is needed",
     "debug": "use --log_level DEBUG",
-    "no_cuda": "the device is chosen automatically; use --devices / CUDA_VISIBLE_DEVICES",
-    "log_dir": "logs go into the run directory",
+    "no_cuda": "the device is chosen automatically; hide GPUs with CUDA_VISIBLE_DEVICES=",
+    "log_dir": "logs go into the run directory or to the terminal",
     "summary_dir": "TensorBoard summaries go into the run directory",
     "checkpoint_dir": "checkpoints go into the run directory",
     "jit_save": "use `animal-spot export --format torchscript`",
     "jit_load": "model.pt files load directly",
     "visualize": "use `animal-spot report`",
     "checkpoint_path": "unused by ANIMAL-SPOT too",
+    "use_probability_priority": "a fork evaluation option; not reproduced by evaluate --legacy",
+    "min_annotation_duration": "a fork evaluation option; use predict's --min_duration_s",
+    "merge_gap": "a fork evaluation option; use predict's --max_gap_s",
 }
+# Keys read by a verb rather than stored in the config (kept in LegacyConfig.values).
+READ_BY_VERB = {"prediction_dir": "evaluate"}
 
 # Where a key shared by several stages belongs, by the kind of file.
 PREFERRED_SECTION = {
@@ -71,7 +77,7 @@ def parse_pairs(path: Path) -> dict[str, str]:
         if not line or line[0] in "# \t" or "=" not in line:
             continue
         key, value = (part.strip() for part in line.split("=")[:2])
-        if PLACEHOLDER in value:
+        if PLACEHOLDER in value and key not in IGNORED:  # an unused key may stay unfilled
             raise BadConfig(
                 f"line {number}: {key} still holds the placeholder {PLACEHOLDER}",
                 path=path,
@@ -92,12 +98,16 @@ def guess_kind(pairs: dict[str, str]) -> Kind:
     return "train"
 
 
-def _legacy_value(key: str, value: str, kind: Kind) -> tuple[str, Any]:
+def _legacy_value(key: str, value: str, kind: Kind, index: dict[str, Any]) -> tuple[str, Any]:
     """Translate keys whose meaning differs between ANIMAL-SPOT and here."""
     if key == "sequence_len" and kind != "train":
         return "window_s", value  # prediction windows are given in seconds
     if key == "start_from_scratch":
         return "resume", "false" if value == "true" else "true"
+    if key == "pretrained" and value == "true":
+        return key, "hub"  # the fork's bare --pretrained: torchvision's ImageNet weights
+    if key == "no_cuda" and kind == "predict" and "device" in index:
+        return "device", "cpu"
     return key, value
 
 
@@ -111,7 +121,7 @@ def read_legacy_config(path: str | Path, kind: Kind | None = None) -> LegacyConf
     ignored: dict[str, str] = {}
     extra: dict[str, str] = {}
     for raw_key, raw_value in pairs.items():
-        key, value = _legacy_value(raw_key, raw_value, kind)
+        key, value = _legacy_value(raw_key, raw_value, kind, index)
         if key == "resume":
             changes.setdefault("train", {})["resume"] = value
             continue
@@ -119,7 +129,7 @@ def read_legacy_config(path: str | Path, kind: Kind | None = None) -> LegacyConf
         if not targets:
             if raw_key in IGNORED:
                 ignored[raw_key] = IGNORED[raw_key]
-            else:
+            elif raw_key not in READ_BY_VERB:
                 extra[raw_key] = raw_value
             continue
         order = PREFERRED_SECTION[kind]
@@ -127,6 +137,8 @@ def read_legacy_config(path: str | Path, kind: Kind | None = None) -> LegacyConf
         changes.setdefault(section, {})[name] = value
     for key, reason in ignored.items():
         log.warning("%s: ignoring %s (%s)", path, key, reason)
+    for key in extra:
+        log.warning("%s: ignoring %s (not an ANIMAL-SPOT option)", path, key)
     config = ExperimentConfig()
     try:
         sections = {}
@@ -139,3 +151,14 @@ def read_legacy_config(path: str | Path, kind: Kind | None = None) -> LegacyConf
     except BadConfig as err:
         raise BadConfig(str(err), path=path) from None
     return LegacyConfig(config, kind, pairs, ignored, extra)
+
+
+def legacy_model_options(legacy: LegacyConfig) -> dict[str, Any]:
+    """What a prediction config says about a ``.pk`` model: keyword arguments of ``load_model``.
+
+    predict.py normalises with min-max only when ``min_max_norm`` is set, so in a prediction
+    file its absence means ``False``, not "unknown". The training window is never in it.
+    """
+    if legacy.kind != "predict":
+        return {}
+    return {"min_max_norm": legacy.values.get("min_max_norm") == "true"}

@@ -66,7 +66,15 @@ class ClipDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.train_sampler())
+        sampler = self.train_sampler()
+        # Lightning sets the epoch only after it has made this loader's first iterator, and with
+        # workers that iterator draws its order and forks the workers at once: a run resumed at
+        # epoch k would replay an earlier epoch's order and augmentation. Start at the epoch
+        # Lightning is about to run (what it passes to ``set_epoch`` itself).
+        trainer = self.trainer
+        progress = trainer.fit_loop.epoch_progress.current if trainer is not None else None
+        sampler.set_epoch(getattr(progress, "processed", 0))
+        return self._loader("train", sampler)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")

@@ -14,22 +14,19 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import (
-    Callback,
-    EarlyStopping,
-    LearningRateMonitor,
-    ModelCheckpoint,
-)
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ..atomic import atomic_open
 from ..bundle import ModelBundle, default_provenance
-from ..config import ExperimentConfig, save_toml
+from ..config import ExperimentConfig, save_toml, to_dict
 from ..data.manifest import Clip, class_names
 from ..data.prepare import load_splits
 from ..data.sampling import class_weights
 from ..errors import BadConfig, BadData
 from ..models import build_model
+from .callbacks import MONITOR, EpochSeed, PhaseTimer, RunCheckpoints
 from .data import ClipDataModule
 from .module import ClassifierModule
 
@@ -56,7 +53,8 @@ class TrainResult:
 def resolved_hyperparameters(config: ExperimentConfig) -> dict[str, float]:
     """lr (already × batch size), beta1 and lr patience, the backbone's defaults filling gaps.
 
-    As in ANIMAL-SPOT, ``--lr`` is a per-clip rate: the optimiser gets ``lr × batch_size``.
+    As in ANIMAL-SPOT, ``--lr`` is a per-clip rate: Adam gets ``lr × batch_size``. The OneCycle
+    schedule (the fork's) instead peaks at 10 × the unscaled ``--lr``.
     """
     defaults = BACKBONE_DEFAULTS[config.model.backbone]
     cfg = config.train
@@ -91,20 +89,18 @@ def to_detector(splits: Mapping[str, Sequence[Clip]]) -> dict[str, list[Clip]]:
     }
 
 
-class EpochSeed(Callback):
-    """Seeds torch's global generator per epoch (dropout, stochastic depth), so resumes match."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        torch.manual_seed(self.seed * 1_000_003 + trainer.current_epoch + 7)
+def _newest_run(model_dir: Path) -> Path | None:
+    """The run directory under ``model_dir`` whose ``last.ckpt`` was written last."""
+    checkpoints = sorted(model_dir.glob("*/last.ckpt"), key=lambda p: p.stat().st_mtime_ns)
+    return checkpoints[-1].parent if checkpoints else None
 
 
 def _run_dir(config: ExperimentConfig) -> Path:
+    """``model_dir/run_name``; with ``resume`` and no name, the newest run (as ANIMAL-SPOT)."""
     cfg = config.train
-    name = cfg.run_name or time.strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(cfg.model_dir) / name
+    model_dir = Path(cfg.model_dir)
+    newest = _newest_run(model_dir) if cfg.resume and not cfg.run_name else None
+    run_dir = newest or model_dir / (cfg.run_name or time.strftime("%Y%m%d-%H%M%S"))
     if (run_dir / "last.ckpt").exists() and not cfg.resume:
         raise BadConfig(
             "this run directory already holds a run",
@@ -130,6 +126,48 @@ def _loss_weight(
 def _write_json(path: Path, values: dict[str, Any]) -> None:
     with atomic_open(path, "w", encoding="utf-8") as handle:
         json.dump(values, handle, indent=2, sort_keys=True)
+
+
+def _trainer(config: ExperimentConfig, run_dir: Path, checkpoints: RunCheckpoints) -> L.Trainer:
+    """The Lightning Trainer: schedule of evaluations, early stopping, logging, devices."""
+    cfg = config.train
+    eval_every = min(cfg.epochs_per_eval, cfg.max_train_epochs)
+    # ANIMAL-SPOT: patience ⌈epochs / epochs_per_eval⌉ evaluations, ties count as improvement,
+    # stop on the first bad evaluation beyond the patience.
+    early = EarlyStopping(
+        monitor=MONITOR,
+        mode="max",
+        min_delta=-1e-6,  # float32 accuracies: ties must count
+        patience=max(1, math.ceil(cfg.early_stopping_patience_epochs / eval_every)) + 1,
+        check_on_train_epoch_end=False,
+    )
+    try:
+        return L.Trainer(
+            max_epochs=cfg.max_train_epochs,
+            check_val_every_n_epoch=eval_every,
+            precision=cfg.precision,
+            devices=cfg.devices,
+            accelerator="auto",
+            strategy="ddp" if cfg.devices > 1 else "auto",
+            gradient_clip_val=cfg.grad_clip,
+            logger=TensorBoardLogger(
+                run_dir, name="tensorboard", version="", default_hp_metric=False
+            ),
+            callbacks=[
+                checkpoints,
+                early,
+                LearningRateMonitor("step"),
+                EpochSeed(cfg.seed),
+                PhaseTimer(),
+            ],
+            num_sanity_val_steps=0,
+            log_every_n_steps=1,
+            default_root_dir=run_dir,
+            enable_model_summary=False,
+        )
+    except MisconfigurationException as err:  # e.g. 16-mixed on a CPU, more devices than exist
+        first = str(err).strip().splitlines()[0]
+        raise BadConfig(f"--precision {cfg.precision} --devices {cfg.devices}: {first}") from None
 
 
 def train(
@@ -164,59 +202,26 @@ def train(
         cfg,
         classes,
         lr=hyper["lr"],
+        base_lr=hyper["base_lr"],
         beta1=hyper["beta1"],
         lr_patience_epochs=int(hyper["lr_patience_epochs"]),
         loss_weight=_loss_weight(config, datamodule.datasets["train"].labels, len(classes)),
     )
-    eval_every = min(cfg.epochs_per_eval, cfg.max_train_epochs)
-    best = ModelCheckpoint(
-        dirpath=run_dir,
-        filename="best",
-        monitor="val/accuracy",
-        mode="max",
-        save_top_k=1,
-        auto_insert_metric_name=False,
-    )
-    last = ModelCheckpoint(dirpath=run_dir, save_last=True, save_top_k=0, every_n_epochs=1)
-    early = EarlyStopping(
-        monitor="val/accuracy",
-        mode="max",
-        patience=max(1, math.ceil(cfg.early_stopping_patience_epochs / eval_every)),
-        check_on_train_epoch_end=False,
-    )
-    trainer = L.Trainer(
-        max_epochs=cfg.max_train_epochs,
-        check_val_every_n_epoch=eval_every,
-        precision=cfg.precision,
-        devices=cfg.devices,
-        accelerator="auto",
-        strategy="ddp" if cfg.devices > 1 else "auto",
-        gradient_clip_val=cfg.grad_clip,
-        logger=TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False),
-        callbacks=[best, last, early, LearningRateMonitor("step"), EpochSeed(cfg.seed)],
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
-        default_root_dir=run_dir,
-        enable_model_summary=False,
-    )
+    checkpoints = RunCheckpoints(run_dir)
+    trainer = _trainer(config, run_dir, checkpoints)
+    trainer.logger.log_hyperparams({**to_dict(config), "resolved": hyper})  # type: ignore[union-attr]
     resume_from = run_dir / "last.ckpt" if cfg.resume and (run_dir / "last.ckpt").exists() else None
     if cfg.resume and resume_from is None:
         log.info("%s: no last.ckpt to resume from; starting afresh", run_dir)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
-    best_path = best.best_model_path or None
+    trainer.strategy.barrier("best checkpoint written")
     metrics: dict[str, Any] = {
         "classes": classes,
         "epochs_run": trainer.current_epoch,
-        "best_epoch": None,
-        "best_val_accuracy": float(best.best_model_score)
-        if best.best_model_score is not None
-        else None,
+        "best_epoch": checkpoints.load_best(module),
+        "best_val_accuracy": checkpoints.best_score,
         "hyperparameters": hyper,
     }
-    if best_path:
-        best_state = torch.load(best_path, map_location="cpu", weights_only=True)
-        module.load_state_dict(best_state["state_dict"])
-        metrics["best_epoch"] = int(best_state["epoch"])
     if splits.get("test"):
         trainer.test(module, datamodule=datamodule, verbose=False)
         metrics["test"] = module.results.get("test", {})

@@ -21,6 +21,8 @@ class FocalLoss(nn.Module):
     With γ = 0 it equals cross-entropy with the same label smoothing and class weights.
     """
 
+    weight: Tensor | None
+
     def __init__(
         self, gamma: float = 2.0, weight: Tensor | None = None, label_smoothing: float = 0.0
     ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
@@ -37,7 +37,8 @@ def confusion_figure(matrix: Tensor, classes: Sequence[str]) -> Any:
     for i in range(len(classes)):
         for j in range(len(classes)):
             colour = "white" if rates[i, j] > 0.5 else "black"
-            ax.text(j, i, int(counts[i, j]), ha="center", va="center", color=colour, fontsize=8)
+            count = str(int(counts[i, j]))
+            ax.text(j, i, count, ha="center", va="center", color=colour, fontsize=8)
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
     return fig
@@ -53,6 +54,7 @@ class ClassifierModule(L.LightningModule):
         classes: Sequence[str],
         *,
         lr: float,
+        base_lr: float | None = None,
         beta1: float,
         lr_patience_epochs: int,
         loss_weight: Tensor | None = None,
@@ -62,6 +64,7 @@ class ClassifierModule(L.LightningModule):
         self.config = config
         self.classes = list(classes)
         self.lr = lr
+        self.base_lr = lr if base_lr is None else base_lr
         self.beta1 = beta1
         self.lr_patience_epochs = lr_patience_epochs
         self.loss = build_loss(config, loss_weight)
@@ -70,15 +73,25 @@ class ClassifierModule(L.LightningModule):
             {f"{p}_metrics": PhaseMetrics(self.classes) for p in PHASES}
         )
         self.results: dict[str, dict[str, float]] = {}
+        self.n_updates = dict.fromkeys(PHASES, 0)
+        # ReduceLROnPlateau is stepped here, at each validation, not by Lightning's loop: a resume
+        # from an epoch-end checkpoint would otherwise skip that epoch's step.
+        self.plateau: torch.optim.lr_scheduler.ReduceLROnPlateau | None = None
+        self._plateau_state: dict[str, Any] | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
+
+    def phase_metrics(self, phase: str) -> PhaseMetrics:
+        """The metric accumulator of ``phase`` (train, val or test)."""
+        return cast(PhaseMetrics, self.metrics[f"{phase}_metrics"])
 
     def _step(self, batch: tuple[Tensor, Tensor], phase: str) -> Tensor:
         x, y = batch
         logits = self.model(x)
         loss = self.loss(logits, y)
-        self.metrics[f"{phase}_metrics"].update(logits.detach().softmax(-1), y)
+        self.phase_metrics(phase).update(logits.detach().softmax(-1), y)
+        self.n_updates[phase] += 1
         self.log(
             f"{phase}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
         )
@@ -94,7 +107,10 @@ class ClassifierModule(L.LightningModule):
         self._step(batch, "test")
 
     def _end_phase(self, phase: str) -> None:
-        metrics = self.metrics[f"{phase}_metrics"]
+        metrics = self.phase_metrics(phase)
+        if not self.n_updates[phase]:  # e.g. the epoch-end hooks Lightning repeats on a resume
+            return
+        self.n_updates[phase] = 0
         values = metrics.compute()
         for name, value in values.items():
             self.log(f"{phase}/{name}", value, sync_dist=True)
@@ -114,10 +130,22 @@ class ClassifierModule(L.LightningModule):
         self._end_phase("train")
 
     def on_validation_epoch_end(self) -> None:
-        if not self.trainer.sanity_checking:
-            self._end_phase("val")
-        else:
-            self.metrics["val_metrics"].reset()
+        if self.trainer.sanity_checking:
+            self.phase_metrics("val").reset()
+            self.n_updates["val"] = 0
+            return
+        self._end_phase("val")
+        if self.plateau is not None and "accuracy" in self.results.get("val", {}):
+            self.plateau.step(self.results["val"]["accuracy"])
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.plateau is not None:
+            checkpoint["plateau_scheduler"] = self.plateau.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._plateau_state = checkpoint.get("plateau_scheduler")
+        if self.plateau is not None and self._plateau_state is not None:
+            self.plateau.load_state_dict(self._plateau_state)
 
     def on_test_epoch_end(self) -> None:
         self._end_phase("test")
@@ -126,11 +154,12 @@ class ClassifierModule(L.LightningModule):
         cfg = self.config
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.lr, betas=(self.beta1, 0.999))
         if cfg.scheduler == "onecycle":
-            # The fork's cycle: peak 10× the base lr, start at peak/10, end at start/100. Momentum
-            # cycling stays off so that --beta1 is honoured (the fork silently overrode it).
+            # The fork's cycle: peak 10× the *unscaled* --lr (not × batch size), start at peak/10,
+            # end at start/100, stepped per batch. Momentum cycling stays off so that --beta1 is
+            # honoured (the fork silently overrode it).
             scheduler: Any = torch.optim.lr_scheduler.OneCycleLR(
                 optimizer,
-                max_lr=10 * self.lr,
+                max_lr=10 * self.base_lr,
                 total_steps=max(1, int(self.trainer.estimated_stepping_batches)),
                 pct_start=0.3,
                 anneal_strategy="cos",
@@ -142,22 +171,15 @@ class ClassifierModule(L.LightningModule):
                 "optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
             }
-        patience = max(1, math.ceil(self.lr_patience_epochs / cfg.epochs_per_eval))
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        # ANIMAL-SPOT: max of val accuracy, patience in evaluations, absolute threshold 1e-3.
+        self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,
             mode="max",
             factor=cfg.lr_decay_factor,
-            patience=patience,
+            patience=max(1, math.ceil(self.lr_patience_epochs / cfg.epochs_per_eval)),
             threshold=1e-3,
             threshold_mode="abs",
         )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {
-                "scheduler": scheduler,
-                "monitor": "val/accuracy",
-                "interval": "epoch",
-                "frequency": cfg.epochs_per_eval,
-                "strict": False,
-            },
-        }
+        if self._plateau_state is not None:
+            self.plateau.load_state_dict(self._plateau_state)
+        return optimizer

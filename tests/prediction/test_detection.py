@@ -1,0 +1,68 @@
+"""A model trained here on synthetic clips finds every call of a 10-minute recording, no more."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animal_spot.annotations.raven import read_table
+from animal_spot.config import ExperimentConfig, ModelConfig, PredictConfig, TrainConfig
+from animal_spot.data.prepare import prepare
+from animal_spot.prediction.api import predict
+from animal_spot.synthetic import synthesize_clips, synthesize_recording
+from animal_spot.training.fit import train
+from tests.prediction.conftest import SMALL_AUDIO, SMALL_SPECTROGRAM
+
+HOP_S = 0.25
+DURATION_S = 600.0
+QUIET_FROM_S = 480.0  # the last two minutes hold noise only
+# 24 tones of 0.3–0.45 s at irregular times (never on the window grid) in the first 8 minutes
+CALLS = [
+    (round(7.3 + 19.7 * i + 0.37 * (i % 5), 2), 0.3 + 0.05 * (i % 4), "tone") for i in range(24)
+]
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory) -> Path:
+    """ResNet-18 trained on tone vs noise clips: ~110 optimisation steps on 32 × 31 inputs."""
+    root = tmp_path_factory.mktemp("trained")
+    clips = synthesize_clips(root / "clips", classes=("tone", "noise"), clips_per_class=96)
+    prepared = prepare(root / "prepared", clips_dir=clips.folder, split=(0.8, 0.1, 0.1), seed=0)
+    config = ExperimentConfig(
+        audio=SMALL_AUDIO,
+        spectrogram=SMALL_SPECTROGRAM,
+        model=ModelConfig(backbone="resnet", resnet=18),
+        train=TrainConfig(
+            model_dir=root / "runs",
+            run_name="tone",
+            max_train_epochs=6,
+            epochs_per_eval=1,
+            batch_size=8,
+            lr=6e-5,
+            early_stopping_patience_epochs=6,
+            seed=0,
+        ),
+    )
+    return train(config, prepared.splits).model_path
+
+
+def test_every_call_is_found_within_one_hop_and_nothing_in_pure_noise(trained_model, tmp_path):
+    assert CALLS[-1][0] + 1 < QUIET_FROM_S
+    recording = synthesize_recording(tmp_path / "night.wav", DURATION_S, CALLS, seed=1)
+    config = PredictConfig(
+        model_path=(trained_model,), input_file=recording, output_dir=tmp_path / "out", hop_s=HOP_S
+    )
+    result = predict(config, progress=False)
+    events = read_table(tmp_path / "out" / "night.selections.txt")
+    assert result.n_events == len(events)
+    starts = np.array([e.start_s for e in events])
+    for start_s, length_s, _ in CALLS:
+        nearest = int(np.abs(starts - start_s).argmin())
+        event = events[nearest]
+        assert event.label == "tone"
+        assert abs(event.start_s - start_s) <= HOP_S, (start_s, event)
+        assert abs(event.end_s - (start_s + length_s)) <= HOP_S, (start_s, event)
+    assert len(events) == len(CALLS)  # nothing found between the calls
+    assert all(e.end_s < QUIET_FROM_S for e in events)  # nor in the two quiet minutes
