@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .cli_options import add_config_flags, add_section_flags, config_from_args
-from .errors import AnimalSpotError
+from .errors import AnimalSpotError, BadConfig
 
 Verb = Callable[[argparse.Namespace], int]
 TRAIN_SECTIONS = ("audio", "spectrogram", "augment", "data", "model", "train")
@@ -128,7 +128,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="predicted vs reference Raven tables → P/R/F1, thresholds")
     p.add_argument("--predictions", type=Path, help="predicted Raven table or folder of them")
-    p.add_argument("--references", type=Path, required=True, help="reference table or folder")
+    p.add_argument("--references", type=Path, help="reference table or folder")
     p.add_argument("--scores", type=Path, help="window scores CSV or folder: PR curve, thresholds")
     p.add_argument("--output_dir", type=Path, default=Path("evaluation"))
     p.add_argument("--iou", type=float, default=0.3, help="smallest time IoU of a match")
@@ -143,12 +143,37 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n_thresholds", type=int, default=101, help="steps of the threshold sweep")
     p.add_argument("--min_duration_s", type=float, help="as predict (default: the model's, or 0)")
     p.add_argument("--max_gap_s", type=float, help="as predict (default: the model's, or 0)")
+    legacy = p.add_argument_group("ANIMAL-SPOT evaluation: prediction logs → annotation tables")
+    legacy.add_argument("--legacy", action="store_true", help="read *_predict_output.log files")
+    legacy.add_argument("--prediction_dir", type=Path, help="folder of prediction logs")
+    legacy.add_argument("--threshold", type=float, default=0.5, help="window score threshold")
+    legacy.add_argument("--noise_in_anno", action="store_true", help="write noise rows too")
+    legacy.add_argument("--config", type=Path, help="ANIMAL-SPOT evaluation config file")
     p.set_defaults(run=run_evaluate)
+
+
+def run_legacy_evaluate(args: argparse.Namespace) -> int:
+    from .legacy.annotations import evaluate_legacy, evaluate_legacy_config
+
+    if args.config is not None:
+        tables = evaluate_legacy_config(args.config)
+    else:
+        logs = args.prediction_dir or args.predictions
+        if logs is None:
+            raise BadConfig("--legacy needs --prediction_dir, the folder of prediction logs")
+        tables = evaluate_legacy(logs, args.output_dir, args.threshold, args.noise_in_anno)
+    folder = tables[0].parent if tables else args.output_dir
+    print(f"wrote {len(tables)} annotation tables into {folder}")
+    return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
+    if args.legacy or args.config is not None:
+        return run_legacy_evaluate(args)
+    if args.references is None:
+        raise BadConfig("no reference tables given", fix="pass --references DIR_or_table")
     result = evaluate(
         args.predictions,
         args.references,
@@ -174,15 +199,32 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="model.pt → TorchScript or ONNX, front end as JSON beside")
-    p.add_argument("--model_path", type=Path, required=True, help="model.pt to export")
+    p.add_argument("--model_path", type=Path, help="model.pt to export")
     p.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript")
     p.add_argument("--output", type=Path, help="file to write (default: beside the model)")
+    legacy = p.add_argument_group("convert an ANIMAL-SPOT .pk into a model.pt")
+    legacy.add_argument("--from_legacy", type=Path, metavar="PK", help="ANIMAL-SPOT model file")
+    legacy.add_argument("--sequence_len", type=float, help="its training window in ms")
+    legacy.add_argument("--min_max_norm", action="store_true", help="it was trained with min-max")
     p.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
     from .export import export, frontend_path
 
+    if args.from_legacy is not None:
+        from .legacy.export import convert_legacy
+
+        converted = convert_legacy(
+            args.from_legacy,
+            args.output,
+            sequence_len_ms=args.sequence_len,
+            min_max_norm=True if args.min_max_norm else None,
+        )
+        print(f"wrote {converted}")
+        return 0
+    if args.model_path is None:
+        raise BadConfig("no model given", fix="pass --model_path model.pt or --from_legacy X.pk")
     output = export(args.model_path, args.format, args.output)
     print(f"wrote {output} and {frontend_path(output)}")
     return 0
@@ -195,7 +237,7 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     legacy = p.add_argument_group("ANIMAL-SPOT predict.py options")
     legacy.add_argument("--sequence_len", dest="predict.window_s", type=float, help="= --window_s")
     legacy.add_argument("--no_cuda", dest="predict.device", action="store_const", const="cpu")
-    for flag in ("--min_max_norm", "--visualize", "--jit_load", "-d", "--debug"):
+    for flag in ("--visualize", "--jit_load", "-d", "--debug"):
         legacy.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
     for flag in ("--log_dir", "--checkpoint_path"):
         legacy.add_argument(flag, help=argparse.SUPPRESS)
@@ -205,8 +247,6 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
 def run_predict(args: argparse.Namespace) -> int:
     from .prediction.api import predict
 
-    if args.min_max_norm:
-        logging.warning("--min_max_norm: the normalisation is read from model.pt; flag ignored")
     result = predict(config_from_args(args))
     print(f"wrote {result.output_dir}")
     print(result.summary())

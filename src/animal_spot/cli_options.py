@@ -49,7 +49,7 @@ def add_section_flags(parser: argparse.ArgumentParser, sections: typing.Iterable
             dest = f"{section}.{field.name}"
             help_text = f"{field.metadata.get('help', '')} (default: {_default_text(field)})"
             annotation = hints[field.name]
-            if annotation is bool:
+            if annotation is bool or annotation == (bool | None):
                 group.add_argument(
                     flag,
                     dest=dest,

@@ -279,6 +279,10 @@ class PredictConfig:
         "centre", "time a window speaks for in events: centre (its hop) or window (all of it)"
     )
     device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
+    legacy_log: bool = option(False, "also write ANIMAL-SPOT's <name>_predict_output.log files")
+    min_max_norm: bool | None = option(
+        None, "ANIMAL-SPOT .pk models only (they do not store it): min-max normalisation"
+    )
 
     def __post_init__(self) -> None:
         if self.hop_s <= 0:

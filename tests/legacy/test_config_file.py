@@ -9,7 +9,7 @@ import pytest
 
 from animal_spot.config import load_config
 from animal_spot.errors import BadConfig
-from animal_spot.legacy.config_file import legacy_model_options, read_legacy_config
+from animal_spot.legacy.config_file import read_legacy_config
 
 TRAIN_TEMPLATE = """\
 #############################################
@@ -158,7 +158,7 @@ def test_prediction_template_gives_the_prediction_config(tmp_path, caplog):
     assert (predict.batch_size, predict.num_workers, predict.latent_extract) == (1, 1, True)
     assert getattr(predict, "device", "cpu") == "cpu"  # no_cuda
     assert legacy.config.spectrogram.sequence_len_ms == 1000  # the training window is untouched
-    assert legacy_model_options(legacy) == {"min_max_norm": False}  # absent in predict.py = off
+    assert predict.min_max_norm is False  # absent in predict.py = off
     assert set(legacy.ignored) == {"src_dir", "log_dir", "debug"}
     assert caplog.text.count("ignoring") == 3
 
@@ -201,7 +201,7 @@ def test_every_option_of_the_notes_is_honoured_or_named_as_ignored(tmp_path, kin
     else:
         assert config.predict.hop_s == 0.25 and config.predict.window_s == 0.5
         assert config.predict.latent_extract and config.predict.threshold == 0.6
-        assert legacy_model_options(legacy) == {"min_max_norm": True}
+        assert config.predict.min_max_norm is True
         assert set(legacy.ignored) == {
             "checkpoint_path",
             "log_dir",
@@ -228,3 +228,14 @@ def test_a_placeholder_left_in_a_used_key_is_an_error_but_not_in_an_ignored_one(
     path.write_text("model_dir=/*USER-SPECIFIC-DIRECTORY*/\n")
     with pytest.raises(BadConfig, match="model_dir still holds the placeholder"):
         load_config(path)
+
+
+def test_a_training_file_without_start_from_scratch_resumes_as_animal_spot_did(tmp_path):
+    for text, expected in (
+        ("", True),
+        ("start_from_scratch=false\n", True),
+        ("start_from_scratch=true\n", False),
+    ):
+        path = tmp_path / "train.cfg"
+        path.write_text(f"max_train_epochs=3\n{text}")
+        assert read_legacy_config(path).config.train.resume is expected

@@ -118,6 +118,15 @@ def read_legacy_config(path: str | Path, kind: Kind | None = None) -> LegacyConf
     kind = kind or guess_kind(pairs)
     index = option_index()
     changes: dict[str, dict[str, Any]] = {}
+    if kind == "train":
+        # ANIMAL-SPOT resumes from its newest checkpoint unless start_from_scratch is set
+        # (a `false` value is dropped with every other false flag, so absence means resume).
+        scratch = pairs.get("start_from_scratch") == "true"
+        changes["train"] = {"resume": "false" if scratch else "true"}
+    if kind == "predict":
+        # predict.py normalises with min-max only when the flag is set: absent means off here,
+        # not "unknown" (a .pk does not store it).
+        changes["predict"] = {"min_max_norm": pairs.get("min_max_norm", "false")}
     ignored: dict[str, str] = {}
     extra: dict[str, str] = {}
     for raw_key, raw_value in pairs.items():
@@ -151,14 +160,3 @@ def read_legacy_config(path: str | Path, kind: Kind | None = None) -> LegacyConf
     except BadConfig as err:
         raise BadConfig(str(err), path=path) from None
     return LegacyConfig(config, kind, pairs, ignored, extra)
-
-
-def legacy_model_options(legacy: LegacyConfig) -> dict[str, Any]:
-    """What a prediction config says about a ``.pk`` model: keyword arguments of ``load_model``.
-
-    predict.py normalises with min-max only when ``min_max_norm`` is set, so in a prediction
-    file its absence means ``False``, not "unknown". The training window is never in it.
-    """
-    if legacy.kind != "predict":
-        return {}
-    return {"min_max_norm": legacy.values.get("min_max_norm") == "true"}

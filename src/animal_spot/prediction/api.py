@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .. import audio
 from ..annotations.event import Event
 from ..annotations.raven import write_table
-from ..bundle import load_model
+from ..bundle import ModelBundle, load_model
 from ..config import ExperimentConfig, PredictConfig
 from ..data.dataset import list_audio
 from ..errors import BadAudio, BadConfig
@@ -75,9 +75,12 @@ def build_scorer(config: PredictConfig) -> Scorer:
     if not config.model_path:
         raise BadConfig("no model given", fix="pass --model_path model.pt (repeat for an ensemble)")
 
+    # An ANIMAL-SPOT .pk stores neither its window nor its normalisation: take them from here.
+    window_ms = None if config.window_s is None else config.window_s * 1000
+
     def load(path: Path) -> Predictor:
         return Predictor(
-            load_model(path),
+            load_model(path, sequence_len_ms=window_ms, min_max_norm=config.min_max_norm),
             window_s=config.window_s,
             hop_s=config.hop_s,
             batch_size=config.batch_size,
@@ -96,6 +99,43 @@ def build_scorer(config: PredictConfig) -> Scorer:
     if config.detector_model is not None:
         scorer = TwoStage(load(config.detector_model), scorer, str(config.detector_model))
     return scorer
+
+
+def primary_bundle(scorer: object) -> ModelBundle:
+    """The bundle of the first model (the classifier of a two-stage pipeline)."""
+    for _ in range(4):
+        if isinstance(scorer, TwoStage):
+            scorer = scorer.classifier
+        for name in ("predictor", "ensemble"):
+            scorer = getattr(scorer, name, scorer)
+        if isinstance(scorer, Predictor):
+            return scorer.bundle
+        if isinstance(scorer, Ensemble):
+            return scorer.predictors[0].bundle
+    raise TypeError(f"no model inside {type(scorer).__name__}")
+
+
+def _write_legacy_log(
+    scores: FileScores,
+    bundle: ModelBundle,
+    config: PredictConfig,
+    output_dir: Path,
+    duration_s: float,
+) -> None:
+    from ..legacy.logs import legacy_log_options, write_legacy_log
+
+    sample_rate_hz = bundle.config.audio.sample_rate_hz
+    window_s = config.window_s or bundle.config.spectrogram.sequence_len_ms / 1000
+    write_legacy_log(
+        scores.track,
+        output_dir,
+        model_path=config.model_path[0],
+        sequence_len_s=window_s,
+        hop_s=config.hop_s,
+        threshold=config.threshold if config.threshold is not None else 0.5,
+        n_samples=round(duration_s * sample_rate_hz),
+        **legacy_log_options(bundle),
+    )
 
 
 def find_recordings(input_path: Path) -> list[tuple[Path, str]]:
@@ -197,6 +237,8 @@ def predict(config: ExperimentConfig | PredictConfig, *, progress: bool = True) 
             if scores.embeddings is not None:
                 write_embeddings(scores.embeddings, scores.track, outputs)
             write_table(_events(scores, scorer, cfg), outputs["selections"])
+            if cfg.legacy_log:
+                _write_legacy_log(scores, primary_bundle(scorer), cfg, output_dir, duration_s)
             advance(duration_s)
             predicted.append(recording)
             hours += duration_s / 3600
