@@ -143,6 +143,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n_thresholds", type=int, default=101, help="steps of the threshold sweep")
     p.add_argument("--min_duration_s", type=float, help="as predict (default: the model's, or 0)")
     p.add_argument("--max_gap_s", type=float, help="as predict (default: the model's, or 0)")
+    p.add_argument("--event_span", choices=("centre", "window"), help="as predict")
     legacy = p.add_argument_group("ANIMAL-SPOT evaluation: prediction logs → annotation tables")
     legacy.add_argument("--legacy", action="store_true", help="read *_predict_output.log files")
     legacy.add_argument("--prediction_dir", type=Path, help="folder of prediction logs")
@@ -191,6 +192,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         n_thresholds=args.n_thresholds,
         min_duration_s=args.min_duration_s,
         max_gap_s=args.max_gap_s,
+        event_span=args.event_span,
     )
     print(result.format_text())
     print(f"wrote {', '.join(str(path) for path in result.files)}")

@@ -1,4 +1,4 @@
-"""The ANIMAL-SPOT training and prediction templates run as they are, in subprocesses"""
+"""The ANIMAL-SPOT training and prediction templates run as they are, in subprocesses."""
 
 from __future__ import annotations
 

@@ -171,6 +171,7 @@ def write_table(
     path: str | Path,
     *,
     extra_columns: Mapping[str, Sequence[object]] | None = None,
+    is_sorted: bool = True,
 ) -> Path:
     """Write events as a Raven selection table, sorted by start time, atomically.
 
@@ -180,6 +181,7 @@ def write_table(
         events: The events, in any order.
         path: The table to write (folders are created).
         extra_columns: More columns after ``Score``, one value per event in the order given.
+        is_sorted: False keeps the given order (a combined table ordered by file, then time).
     """
     path = Path(path)
     extra = dict(extra_columns or {})
@@ -188,7 +190,9 @@ def write_table(
             raise ValueError(
                 f"extra column {name!r} has {len(values)} values for {len(events)} events"
             )
-    order = sorted(range(len(events)), key=lambda i: (events[i].start_s, events[i].end_s))
+    order = list(range(len(events)))
+    if is_sorted:
+        order.sort(key=lambda i: (events[i].start_s, events[i].end_s))
     with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
         handle.write("\t".join(map(_text, (*HEADER, *extra))) + "\n")
         for selection, index in enumerate(order, 1):

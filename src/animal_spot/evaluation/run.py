@@ -136,12 +136,20 @@ class EvaluationResult:
         return "\n".join(lines)
 
 
-def prediction_event_builder(min_duration_s: float, max_gap_s: float) -> EventBuilder:
-    """Prediction's own scores → events step, with its merge gap and minimum duration."""
+def prediction_event_builder(
+    min_duration_s: float, max_gap_s: float, event_span: str = "centre"
+) -> EventBuilder:
+    """Prediction's own scores → events step, with its merge gap, minimum duration and span."""
     from ..prediction.events import from_scores
 
     def build(track: ScoreTrack, thresholds: Mapping[str, float]) -> list[Event]:
-        return from_scores(track, thresholds, max_gap_s=max_gap_s, min_duration_s=min_duration_s)
+        return from_scores(
+            track,
+            thresholds,
+            max_gap_s=max_gap_s,
+            min_duration_s=min_duration_s,
+            span=event_span,
+        )
 
     return build
 
@@ -196,6 +204,7 @@ def evaluate(
     n_thresholds: int = 101,
     min_duration_s: float | None = None,
     max_gap_s: float | None = None,
+    event_span: str | None = None,
     events_from_scores: EventBuilder | None = None,
 ) -> EvaluationResult:
     """Evaluate predicted events against reference Raven tables; optionally choose thresholds.
@@ -220,6 +229,8 @@ def evaluate(
         n_thresholds: Steps of the threshold grid from 0 to 1.
         min_duration_s: Prediction's minimum event duration (default: the model's, else 0).
         max_gap_s: Prediction's merge gap (default: the model's, else 0).
+        event_span: Prediction's ``centre`` or ``window`` event span (default: the model's,
+            else ``centre``).
         events_from_scores: Scores → events (default: prediction's ``events.from_scores``).
     """
     settings = {
@@ -269,8 +280,11 @@ def evaluate(
         predict = model_event_options(write_thresholds_to, classes)  # fails before the sweep
         if events_from_scores is None:
             events_from_scores = prediction_event_builder(
-                predict.get("min_duration_s", 0.0) if min_duration_s is None else min_duration_s,
-                predict.get("max_gap_s", 0.0) if max_gap_s is None else max_gap_s,
+                float(predict.get("min_duration_s", 0.0))
+                if min_duration_s is None
+                else min_duration_s,
+                float(predict.get("max_gap_s", 0.0)) if max_gap_s is None else max_gap_s,
+                str(predict.get("event_span", "centre")) if event_span is None else event_span,
             )
         grid = threshold_grid(n_thresholds)
         result.curves = pr_curves(scored, events_from_scores, thresholds=grid, **match)

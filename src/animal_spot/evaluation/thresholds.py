@@ -142,8 +142,10 @@ def write_thresholds(
     return dict(bundle.thresholds)
 
 
-def model_event_options(model_path: str | Path | None, classes: Iterable[str]) -> dict[str, float]:
-    """The merge gap and minimum duration ``model_path`` predicts with ({} without a model).
+def model_event_options(
+    model_path: str | Path | None, classes: Iterable[str]
+) -> dict[str, float | str]:
+    """The merge gap, minimum duration and event span ``model_path`` predicts with ({} if none).
 
     Raises:
         BadModel: the model cannot be loaded, or lacks one of ``classes`` (the scores').
@@ -162,4 +164,8 @@ def model_event_options(model_path: str | Path | None, classes: Iterable[str]) -
             fix="choose thresholds on window scores this model wrote",
         )
     predict = bundle.config.predict
-    return {"min_duration_s": predict.min_duration_s, "max_gap_s": predict.max_gap_s}
+    return {
+        "min_duration_s": predict.min_duration_s,
+        "max_gap_s": predict.max_gap_s,
+        "event_span": predict.event_span,
+    }

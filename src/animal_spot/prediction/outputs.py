@@ -91,7 +91,10 @@ def write_combined(output_dir: Path, done: list[Done], errors: list[tuple[Path, 
         except BadTable as err:
             errors.append((recording, f"its selection table cannot be read back ({err})"))
             continue
-        events.extend(table)
+        events.extend(sorted(table, key=lambda e: (e.start_s, e.end_s)))
         files.extend([name] * len(table))
-    write_table(events, output_dir / COMBINED_TABLE, extra_columns={FILE_COLUMN: files})
+    # Ordered by recording, then time, so each recording's events stay together.
+    write_table(
+        events, output_dir / COMBINED_TABLE, extra_columns={FILE_COLUMN: files}, is_sorted=False
+    )
     return len(events)
