@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from .annotations.event import Event
+from .annotations.raven import write_table
 from .config import (
     AudioConfig,
     ExperimentConfig,
     ModelConfig,
+    PredictConfig,
     SpectrogramConfig,
     TrainConfig,
 )
 from .data.dataset import ClipDataset
 from .data.prepare import prepare
-from .synthetic import synthesize_clips
+from .synthetic import CALL_TYPES, synthesize_clips, synthesize_recording
 
 DEMO_AUDIO = AudioConfig(sample_rate_hz=16000)
 DEMO_SPECTROGRAM = SpectrogramConfig(
@@ -64,7 +69,9 @@ def save_spectrogram_png(spectrogram: torch.Tensor, title: str, path: Path) -> P
 def run_demo(out: str | Path, *, quick: bool = False) -> Iterator[str]:
     """Run the chain in ``out`` and yield one line per step for the terminal."""
     out = Path(out)
-    made = synthesize_clips(out / "clips", clips_per_class=40 if quick else 60, seed=0)
+    for previous in (out / "runs" / "demo", out / "predictions", out / "evaluation"):
+        shutil.rmtree(previous, ignore_errors=True)  # a rerun starts afresh
+    made = synthesize_clips(out / "clips", clips_per_class=60, seed=0)
     total = sum(made.counts.values())
     yield f"synthesised {total} clips of {', '.join(made.counts)} in {made.folder}"
     result = prepare(out / "prepared", clips_dir=made.folder, seed=0)
@@ -78,7 +85,7 @@ def run_demo(out: str | Path, *, quick: bool = False) -> Iterator[str]:
         yield f"wrote {png}"
     from .training.fit import train
 
-    config = demo_config(out, epochs=8 if quick else 14)
+    config = demo_config(out, epochs=10 if quick else 14)
     trained = train(config, result.splits)
     test = trained.metrics.get("test", {})
     yield (
@@ -87,3 +94,45 @@ def run_demo(out: str | Path, *, quick: bool = False) -> Iterator[str]:
         f"accuracy {test.get('mean_per_class_accuracy', float('nan')):.3f}"
     )
     yield f"wrote {trained.model_path} (TensorBoard: tensorboard --logdir {trained.run_dir})"
+    yield from predict_and_evaluate(out, trained.model_path, duration_s=60 if quick else 180)
+
+
+def demo_recording(out: Path, duration_s: float) -> tuple[Path, Path]:
+    """A recording with a call every ~3 s and its reference Raven table."""
+    rng = np.random.default_rng(1)
+    calls = []
+    for start_s in np.arange(1.0, duration_s - 1.0, 3.0):
+        kind = str(rng.choice(CALL_TYPES))
+        calls.append((float(start_s + rng.uniform(0, 1)), float(rng.uniform(0.25, 0.4)), kind))
+    recording = synthesize_recording(
+        out / "recordings" / "site1.wav", duration_s, calls, sample_rate_hz=16000, seed=2
+    )
+    events = [Event(s, s + d, kind) for s, d, kind in calls]
+    table = write_table(events, out / "references" / "site1.selections.txt")
+    return recording, table
+
+
+def predict_and_evaluate(out: Path, model_path: Path, *, duration_s: float) -> Iterator[str]:
+    """Score a synthetic recording with the trained model, then evaluate against its truth."""
+    from .evaluation import evaluate
+    from .prediction.api import predict
+
+    recording, table = demo_recording(out, duration_s)
+    yield f"synthesised a {duration_s:.0f} s recording with calls at known times: {recording}"
+    config = PredictConfig(
+        model_path=(model_path,),
+        input_file=recording.parent,
+        output_dir=out / "predictions",
+        hop_s=0.25,
+        max_gap_s=0.1,
+        overwrite=True,
+    )
+    result = predict(config, progress=False)
+    yield f"predicted: {result.summary()} → {result.output_dir}"
+    scored = evaluate(
+        result.output_dir,
+        table.parent,
+        scores=result.output_dir,
+        output_dir=out / "evaluation",
+    )
+    yield scored.format_text()

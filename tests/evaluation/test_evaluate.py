@@ -192,3 +192,16 @@ def test_thresholds_without_scores_is_refused(tables):
 
     assert done.returncode == 2
     assert "--scores" in done.stderr
+
+
+def test_the_combined_table_of_a_prediction_folder_is_not_taken_for_a_recording(tmp_path):
+    from animal_spot.annotations.event import Event
+    from animal_spot.annotations.raven import write_table
+    from animal_spot.evaluation import evaluate
+
+    events = [Event(1.0, 2.0, "call")]
+    write_table(events, tmp_path / "pred" / "rec.selections.txt")
+    write_table(events, tmp_path / "pred" / "all.selections.txt")
+    write_table(events, tmp_path / "ref" / "rec.Table.1.selections.txt")
+    result = evaluate(tmp_path / "pred", tmp_path / "ref", duration_s=3600)
+    assert result.unpaired == [] and result.overall.true_positives == 1

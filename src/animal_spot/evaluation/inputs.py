@@ -15,6 +15,7 @@ from pathlib import Path
 from ..annotations import raven
 from ..annotations.event import Event
 from ..errors import BadTable
+from ..prediction.outputs import COMBINED_TABLE
 from ..prediction.scores import ScoreTrack, read_scores
 
 # Suffixes that tools add after the recording's stem, in the order they follow it.
@@ -52,7 +53,8 @@ def _tables(source: Path, what: str) -> list[Path]:
         return [source]
     if not source.is_dir():
         raise BadTable(f"no such {what} table or folder", path=source)
-    found = raven.table_files(source)
+    # predict's combined table repeats every recording's events: not a recording of its own.
+    found = [t for t in raven.table_files(source) if t.name != COMBINED_TABLE]
     if not found:
         raise BadTable(f"no {what} tables (*.txt) in this folder", path=source)
     return found
