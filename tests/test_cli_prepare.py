@@ -49,6 +49,18 @@ def test_help_lists_the_verbs_and_version_prints():
     assert run_cli("--version").stdout.strip() == f"animal-spot {__version__}"
 
 
+def test_every_verb_prints_its_help():
+    from animal_spot.cli import build_parser
+
+    parser = build_parser()
+    verbs = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"prepare", "audit", "train", "predict", "evaluate", "export", "demo"} <= set(verbs)
+    for verb, sub in verbs.items():
+        text = sub.format_help()  # what --help prints
+        assert text.startswith("usage:"), verb
+    assert "5 % of the clips" in " ".join(verbs["train"].format_help().split())
+
+
 def test_prepare_splits_convention_clips_by_tape_and_writes_the_audit(tmp_path):
     made = synthesize_clips(tmp_path / "clips", clips_per_class=12, n_tapes=6, duration_s=0.3)
     result = run_cli("prepare", "--clips_dir", made.folder, "--out", tmp_path / "out")

@@ -100,6 +100,8 @@ def run_train(args: argparse.Namespace) -> int:
     from .training.fit import train
 
     result = train(config_from_args(args))
+    if result.rank != 0:  # one report from a multi-process run
+        return 0
     test = result.metrics.get("test", {})
     if test:
         print(

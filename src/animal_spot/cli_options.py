@@ -47,7 +47,8 @@ def add_section_flags(parser: argparse.ArgumentParser, sections: typing.Iterable
         for field in dataclasses.fields(cls):
             flag = f"--{option_name(field)}"
             dest = f"{section}.{field.name}"
-            help_text = f"{field.metadata.get('help', '')} (default: {_default_text(field)})"
+            described = f"{field.metadata.get('help', '')} (default: {_default_text(field)})"
+            help_text = described.replace("%", "%%")  # argparse formats help with %
             annotation = hints[field.name]
             if annotation is bool or annotation == (bool | None):
                 group.add_argument(

@@ -233,7 +233,8 @@ class TrainConfig:
         1.5, "weighted sampling: extra weight for classes under 5 % of the clips (1 = off)"
     )
     precision: Precision = option("32", "32, bf16-mixed or 16-mixed")
-    devices: int = option(1, "number of devices (GPUs, or CPU processes)")
+    devices: int = option(1, "devices per machine (GPUs, or CPU processes)")
+    num_nodes: int = option(1, "machines of a torchrun run")
     num_workers: int = option(0, "DataLoader worker processes")
     seed: int = option(42, "seed of weights, sampling and augmentation")
     resume: bool = option(False, "continue the run in model_dir/run_name from last.ckpt")
@@ -242,6 +243,8 @@ class TrainConfig:
         _check_range("train", "max_train_epochs", self.max_train_epochs, 1, 1_000_000)
         _check_range("train", "epochs_per_eval", self.epochs_per_eval, 1, 1_000_000)
         _check_range("train", "batch_size", self.batch_size, 1, 1_000_000)
+        _check_range("train", "devices", self.devices, 1, 1024)
+        _check_range("train", "num_nodes", self.num_nodes, 1, 100_000)
         _check_range("train", "label_smoothing", self.label_smoothing, 0.0, 0.999)
         _check_range("train", "effective_num_beta", self.effective_num_beta, 0.0, 0.999999999)
         _check_choice("train", "scheduler", self.scheduler, typing.get_args(Scheduler))

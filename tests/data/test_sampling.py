@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from animal_spot.data.sampling import CLASS_WEIGHTINGS, class_weights, make_sampler
+from animal_spot.data.sampling import (
+    CLASS_WEIGHTINGS,
+    ShardSampler,
+    class_weights,
+    make_sampler,
+)
 
 COUNTS = np.array([800, 150, 50])
 
@@ -75,3 +80,33 @@ def test_an_epochs_order_depends_on_seed_and_epoch_only(strategy):
     fresh.set_epoch(3)
     assert list(fresh) == orders[3]
     assert orders[2] != orders[3]
+
+
+@pytest.mark.parametrize("strategy", [None, "inverse_freq"])
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_ranks_share_one_epoch_order_in_equal_parts(strategy, world_size):
+    labels = np.repeat(np.arange(3), [6, 3, 2])  # 11 clips: no world size divides them
+    whole = make_sampler(labels, 3, strategy, seed=4)
+    whole.set_epoch(2)
+    order = list(whole)
+    shares = []
+    for rank in range(world_size):
+        sampler = make_sampler(labels, 3, strategy, seed=4, rank=rank, world_size=world_size)
+        sampler.set_epoch(2)
+        shares.append(list(sampler))
+        assert len(shares[-1]) == len(sampler) == -(-len(labels) // world_size)
+    interleaved = [share[i] for i in range(len(shares[0])) for share in shares]
+    # the single-process order, extended by its own beginning to a multiple of the world size
+    assert interleaved == (order + order)[: len(interleaved)]
+
+
+def test_evaluation_shards_cover_every_clip_once_and_pad_past_the_end():
+    shards = [list(ShardSampler(11, rank=r, world_size=3)) for r in range(3)]
+    assert [len(s) for s in shards] == [4, 4, 4]
+    flat = sorted(i for s in shards for i in s)
+    assert flat == list(range(12))  # 0..10 once each, 11 is padding
+
+
+def test_a_rank_outside_the_world_is_refused():
+    with pytest.raises(ValueError, match="rank 2"):
+        make_sampler([0, 1], 2, None, rank=2, world_size=2)

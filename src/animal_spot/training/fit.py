@@ -6,7 +6,9 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ..atomic import atomic_open
@@ -39,6 +42,8 @@ BACKBONE_DEFAULTS: dict[str, dict[str, float]] = {
 }
 NOISE = "noise"
 TARGET = "target"
+RUN_NAME_VARIABLE = "ANIMAL_SPOT_RUN_NAME"
+EPOCH_SYNC_WARNING = ".*when logging on epoch level in distributed setting"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class TrainResult:
     run_dir: Path
     model_path: Path
     metrics: dict[str, Any]
+    rank: int = 0  # in a multi-process run, only rank 0 wrote the files
 
 
 def resolved_hyperparameters(config: ExperimentConfig) -> dict[str, float]:
@@ -95,12 +101,31 @@ def _newest_run(model_dir: Path) -> Path | None:
     return checkpoints[-1].parent if checkpoints else None
 
 
+def _run_name(config: ExperimentConfig) -> str:
+    """``--run_name``, else a time stamp that every process of a multi-process run shares.
+
+    Lightning starts the other ranks of ``--devices N`` as copies of this process, which inherit
+    the stamp through the environment; processes started by ``torchrun`` cannot share one.
+    """
+    if config.train.run_name:
+        return config.train.run_name
+    inherited = os.environ.get(RUN_NAME_VARIABLE)
+    if inherited:
+        return inherited
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise BadConfig(
+            "the processes of a distributed run need one run directory",
+            fix="give --run_name (the same on every machine)",
+        )
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
 def _run_dir(config: ExperimentConfig) -> Path:
     """``model_dir/run_name``; with ``resume`` and no name, the newest run (as ANIMAL-SPOT)."""
     cfg = config.train
     model_dir = Path(cfg.model_dir)
     newest = _newest_run(model_dir) if cfg.resume and not cfg.run_name else None
-    run_dir = newest or model_dir / (cfg.run_name or time.strftime("%Y%m%d-%H%M%S"))
+    run_dir = newest or model_dir / _run_name(config)
     if (run_dir / "last.ckpt").exists() and not cfg.resume:
         raise BadConfig(
             "this run directory already holds a run",
@@ -147,8 +172,10 @@ def _trainer(config: ExperimentConfig, run_dir: Path, checkpoints: RunCheckpoint
             check_val_every_n_epoch=eval_every,
             precision=cfg.precision,
             devices=cfg.devices,
+            num_nodes=cfg.num_nodes,
             accelerator="auto",
-            strategy="ddp" if cfg.devices > 1 else "auto",
+            strategy="ddp" if cfg.devices * cfg.num_nodes > 1 else "auto",
+            use_distributed_sampler=False,  # the data module shards by rank itself
             gradient_clip_val=cfg.grad_clip,
             logger=TensorBoardLogger(
                 run_dir, name="tensorboard", version="", default_hp_metric=False
@@ -193,7 +220,9 @@ def train(
             f"--num_classes {config.model.num_classes} but the data has {len(classes)} classes: "
             f"{', '.join(classes)}"
         )
-    save_toml(config, run_dir / "config.toml")
+    writer = rank_zero_only.rank == 0  # the other ranks of a distributed run write nothing
+    if writer:
+        save_toml(config, run_dir / "config.toml")
     hyper = resolved_hyperparameters(config)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = ClipDataModule(config, splits, classes)
@@ -213,7 +242,18 @@ def train(
     resume_from = run_dir / "last.ckpt" if cfg.resume and (run_dir / "last.ckpt").exists() else None
     if cfg.resume and resume_from is None:
         log.info("%s: no last.ckpt to resume from; starting afresh", run_dir)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+    # The ranks Lightning starts for --devices N copy this process's environment.
+    shares_name = cfg.devices * cfg.num_nodes > 1 and RUN_NAME_VARIABLE not in os.environ
+    if shares_name:
+        os.environ[RUN_NAME_VARIABLE] = run_dir.name
+    try:
+        with warnings.catch_warnings():
+            # Our epoch figures come from torchmetrics, which gathers every rank's counts itself.
+            warnings.filterwarnings("ignore", message=EPOCH_SYNC_WARNING)
+            trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+    finally:
+        if shares_name:
+            os.environ.pop(RUN_NAME_VARIABLE, None)
     trainer.strategy.barrier("best checkpoint written")
     metrics: dict[str, Any] = {
         "classes": classes,
@@ -223,7 +263,9 @@ def train(
         "hyperparameters": hyper,
     }
     if splits.get("test"):
-        trainer.test(module, datamodule=datamodule, verbose=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=EPOCH_SYNC_WARNING)
+            trainer.test(module, datamodule=datamodule, verbose=False)
         metrics["test"] = module.results.get("test", {})
     metrics["last_val"] = module.results.get("val", {})
     bundle = ModelBundle(
@@ -236,6 +278,9 @@ def train(
             "best_epoch": metrics["best_epoch"],
         },
     )
-    model_path = bundle.save(run_dir / "model.pt")
-    _write_json(run_dir / "metrics.json", metrics)
-    return TrainResult(run_dir, model_path, metrics)
+    model_path = run_dir / "model.pt"
+    if writer:
+        bundle.save(model_path)
+        _write_json(run_dir / "metrics.json", metrics)
+    trainer.strategy.barrier("model written")
+    return TrainResult(run_dir, model_path, metrics, rank_zero_only.rank)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import (
     BinaryAUROC,
     MulticlassAccuracy,
@@ -36,8 +36,12 @@ class PhaseMetrics(nn.Module):
         self.per_class = MulticlassAccuracy(k, average="none")
         self.confusion = MulticlassConfusionMatrix(k)
         self.auroc = BinaryAUROC() if k == 2 else None
+        # The mean loss per clip; gathered across ranks in compute() like every other metric.
+        self.loss = MeanMetric()
 
-    def update(self, probs: Tensor, target: Tensor) -> None:
+    def update(self, probs: Tensor, target: Tensor, loss: Tensor | None = None) -> None:
+        if loss is not None:
+            self.loss.update(loss.detach(), weight=len(target))
         self.scalars.update(probs, target)
         self.per_class.update(probs, target)
         self.confusion.update(probs, target)
@@ -54,6 +58,8 @@ class PhaseMetrics(nn.Module):
         out["mean_per_class_accuracy"] = float(torch.nan_to_num(per_class, nan=0.0).mean())
         if self.auroc is not None:
             out["auc"] = float(self.auroc.compute())
+        if self.loss.update_called:
+            out["loss"] = float(self.loss.compute())
         return out
 
     def confusion_matrix(self) -> Tensor:
@@ -64,5 +70,6 @@ class PhaseMetrics(nn.Module):
         self.scalars.reset()
         self.per_class.reset()
         self.confusion.reset()
+        self.loss.reset()
         if self.auroc is not None:
             self.auroc.reset()

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from ..config import TrainConfig
 from ..models import AudioClassifier
+from .data import IGNORED_LABEL
 from .losses import build_loss
 from .metrics import PhaseMetrics
 
@@ -86,19 +87,23 @@ class ClassifierModule(L.LightningModule):
         """The metric accumulator of ``phase`` (train, val or test)."""
         return cast(PhaseMetrics, self.metrics[f"{phase}_metrics"])
 
-    def _step(self, batch: tuple[Tensor, Tensor], phase: str) -> Tensor:
+    def _step(self, batch: tuple[Tensor, Tensor], phase: str) -> Tensor | None:
         x, y = batch
         logits = self.model(x)
+        if phase != "train":  # a multi-process evaluation pads each rank's share
+            scored = y != IGNORED_LABEL
+            logits, y = logits[scored], y[scored]
+            if not len(y):
+                return None
         loss = self.loss(logits, y)
-        self.phase_metrics(phase).update(logits.detach().softmax(-1), y)
+        self.phase_metrics(phase).update(logits.detach().softmax(-1), y, loss)
         self.n_updates[phase] += 1
-        self.log(
-            f"{phase}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True
-        )
         return loss
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        return self._step(batch, "train")
+        loss = self._step(batch, "train")
+        assert loss is not None  # training batches hold no padding
+        return loss
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
@@ -111,13 +116,17 @@ class ClassifierModule(L.LightningModule):
         if not self.n_updates[phase]:  # e.g. the epoch-end hooks Lightning repeats on a resume
             return
         self.n_updates[phase] = 0
+        # torchmetrics gathers every rank's state in compute(), so the values are already global;
+        # a sync_dist reduce on top would be a second collective that not every rank reaches.
         values = metrics.compute()
         for name, value in values.items():
-            self.log(f"{phase}/{name}", value, sync_dist=True)
-        if phase != "train" and self.logger is not None and self.trainer.is_global_zero:
+            self.log(f"{phase}/{name}", value)
+        # Every rank computes (torchmetrics gathers across ranks); only rank 0 draws.
+        matrix = metrics.confusion_matrix() if phase != "train" else None
+        if matrix is not None and self.logger is not None and self.trainer.is_global_zero:
             import matplotlib.pyplot as plt
 
-            figure = confusion_figure(metrics.confusion_matrix(), self.classes)
+            figure = confusion_figure(matrix, self.classes)
             experiment = getattr(self.logger, "experiment", None)
             if experiment is not None and hasattr(experiment, "add_figure"):
                 experiment.add_figure(f"{phase}/confusion_matrix", figure, self.current_epoch)
