@@ -5,12 +5,13 @@ Usage: python benchmarks/predict_speed.py [--seconds 120] [--models resnet18 con
 
 1. Speed at the defaults (44.1 kHz, n_fft 1024, hop 172, 256 bins, 1 s windows, 0.5 s hop),
    random weights, fp32 (bf16 only where the CPU has it natively), malloc tuned as `predict`
-   does it. Per round: the model alone on 4 batches of 32 windows ``(32, 1, 256, 256)``; the
-   exact path end to end on a synthesised recording (read, STFT, windows, model, events, CSV
-   and Raven table); the same with ``--fast`` (shared overlap). The rounds interleave so that
-   a shared machine loads each variant alike; ratios come from the summed times. × real time
-   = audio seconds per second (model only: windows/s × hop). The fast path's scores are
-   compared with the exact path's (|Δp|, argmax changes).
+   does it. The model alone on 4 batches of 32 windows ``(32, 1, 256, 256)`` under PyTorch
+   and under ONNX Runtime (before and after the end-to-end runs; the faster is the limit);
+   the exact path end to end on a synthesised recording (read, STFT, windows, model, events,
+   CSV and Raven table) under each runtime; the same with ``--fast`` (shared overlap).
+   Each measurement is repeated until other processes left the machine quiet (``clean``).
+   × real time = audio seconds per second (model only: windows/s × hop). The fast path's
+   scores are compared with the exact path's (|Δp|, argmax changes).
 2. Peak RSS (``--rss``): each recording predicted by ``predict()`` in a fresh process.
 """
 
@@ -42,6 +43,7 @@ from animal_spot.config import (
     PredictConfig,
     SpectrogramConfig,
 )
+from animal_spot.errors import BadConfig
 from animal_spot.models import build_model
 from animal_spot.prediction.api import predict
 from animal_spot.prediction.events import from_scores
@@ -149,60 +151,76 @@ def end_to_end(scorer: Predictor | SharedOverlap, recording: Path, out: Path) ->
     return len(scores.track)
 
 
-def ort_only(predictor: Predictor, tmp: Path, batches: int = 4) -> float | None:
-    """× real time of the same model under ONNX Runtime (None where it is not installed)."""
+def onnx_predictor(model_path: Path) -> Predictor | None:
+    """The same model under ONNX Runtime (``--runtime onnx``); None where it is not installed."""
     try:
-        import onnxruntime as ort
-    except ImportError:
+        return Predictor(load_model(model_path), runtime="onnx")
+    except BadConfig:
         return None
-    x = torch.rand(32, 1, predictor.frontend.n_freq_out, predictor.frontend.n_frames)
-    path = tmp / "model.onnx"
-    model = predictor.model.to(memory_format=torch.contiguous_format)
-    torch.onnx.export(model, (x,), str(path), dynamo=False, input_names=["x"])
-    predictor.model.to(memory_format=torch.channels_last)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed = {"x": x.numpy()}
-    session.run(None, feed)
-    start = time.perf_counter()
-    for _ in range(batches):
-        session.run(None, feed)
-    return 32 * batches / (time.perf_counter() - start) * predictor.grid.hop_s
 
 
 def speed(name: str, recording: Path, seconds: float, tmp: Path) -> None:
-    """Model only, exact and fast end to end, each measured while the machine was quiet."""
+    """Model only and exact end to end under both runtimes, and the fast path, each quiet."""
     model_path = save_model(tmp / f"{name}.pt", MODELS[name], ExperimentConfig())
     predictor = Predictor(load_model(model_path))
+    onnx = onnx_predictor(model_path)
     fast = SharedOverlap(predictor)
     out = tmp / f"out-{name}"
+    hop_s = predictor.grid.hop_s
     model_only(predictor, 1)  # warm-up
     model_s, n_model = clean(lambda: model_only(predictor))
     exact_s, n_windows = clean(lambda: end_to_end(predictor, recording, out / "exact"))
     fast_s, _ = clean(lambda: end_to_end(fast, recording, out / "fast"))
     again_s, n_again = clean(lambda: model_only(predictor))
-    limit_x = max(n_model / model_s, n_again / again_s) * predictor.grid.hop_s
+    torch_x = max(n_model / model_s, n_again / again_s) * hop_s
+    onnx_x = onnx_exact_x = onnx_fast_x = 0.0
+    if onnx is not None:
+        model_only(onnx, 1)
+        onnx_fast = SharedOverlap(onnx)
+        onnx_s, n_onnx = clean(lambda: model_only(onnx))
+        onnx_exact_s, _ = clean(lambda: end_to_end(onnx, recording, out / "onnx"))
+        end_to_end(onnx_fast, recording, out / "onnx-fast")  # exports the backbone once
+        onnx_fast_s, _ = clean(lambda: end_to_end(onnx_fast, recording, out / "onnx-fast"))
+        onnx_fast_x = seconds / onnx_fast_s
+        onnx_again_s, n_onnx_again = clean(lambda: model_only(onnx))
+        onnx_x = max(n_onnx / onnx_s, n_onnx_again / onnx_again_s) * hop_s
+        onnx_exact_x = seconds / onnx_exact_s
+    limit_x = max(torch_x, onnx_x)  # the faster runtime's model-only limit
     exact_x, fast_x = seconds / exact_s, seconds / fast_s
     (exact,) = read_scores(out / "exact" / f"{recording.stem}.scores.csv")
     (shared,) = read_scores(out / "fast" / f"{recording.stem}.scores.csv")
     delta = np.abs(exact.probs - shared.probs)
     flips = int((exact.probs.argmax(1) != shared.probs.argmax(1)).sum())
-    ort_x = ort_only(predictor, tmp)
     print(f"{name}: {n_windows} windows over a {seconds:.0f} s recording")
     print(
-        f"  model only, PyTorch (batch 32, channels-last): {limit_x:.1f}× real time "
-        f"(before {n_model / model_s * predictor.grid.hop_s:.1f}, "
-        f"after {n_again / again_s * predictor.grid.hop_s:.1f})"
+        f"  model only, PyTorch (batch 32, channels-last): {torch_x:.1f}× real time "
+        f"(before {n_model / model_s * hop_s:.1f}, after {n_again / again_s * hop_s:.1f})"
     )
-    if ort_x is not None:
-        print(f"  model only, ONNX Runtime: {ort_x:.1f}× real time")
-    print(f"  exact end to end: {exact_x:.1f}× real time = {exact_x / limit_x:.2f} of the limit")
+    if onnx is not None:
+        (via_onnx,) = read_scores(out / "onnx" / f"{recording.stem}.scores.csv")
+        onnx_delta = np.abs(via_onnx.probs - exact.probs).max()
+        print(f"  model only, ONNX Runtime (batch 32): {onnx_x:.1f}× real time")
+        print(
+            f"  exact end to end, --runtime onnx: {onnx_exact_x:.1f}× real time = "
+            f"{onnx_exact_x / limit_x:.2f} of the faster limit (ONNX Runtime's limit is "
+            f"{onnx_x / torch_x:.2f}× PyTorch's; |Δp| vs PyTorch max {onnx_delta:.1e})"
+        )
     print(
-        f"  --fast (shared overlap, 30 s blocks): {fast_x:.1f}× real time = "
-        f"{fast_x / limit_x:.2f} of the limit; vs exact |Δp| max "
+        f"  exact end to end, --runtime torch: {exact_x:.1f}× real time = "
+        f"{exact_x / limit_x:.2f} of the faster limit"
+    )
+    print(
+        f"  --fast (shared overlap, 30 s blocks), --runtime torch: {fast_x:.1f}× real time = "
+        f"{fast_x / limit_x:.2f} of the faster limit; vs exact |Δp| max "
         f"{delta.max():.4f}, mean {delta.mean():.4f}, argmax changes {flips} of {len(exact)}"
     )
+    if onnx is not None:
+        (onnx_shared,) = read_scores(out / "onnx-fast" / f"{recording.stem}.scores.csv")
+        print(
+            f"  --fast, --runtime onnx: {onnx_fast_x:.1f}× real time = "
+            f"{onnx_fast_x / limit_x:.2f} of the faster limit (|Δp| vs --fast under PyTorch "
+            f"max {np.abs(onnx_shared.probs - shared.probs).max():.1e})"
+        )
 
 
 RSS_SPECTROGRAM = SpectrogramConfig(

@@ -20,6 +20,7 @@ from animal_spot.config import (
     SpectrogramConfig,
     frontend_dict,
 )
+from animal_spot.errors import AnimalSpotError
 from animal_spot.export import export, frontend_path
 from animal_spot.models import build_model
 
@@ -128,3 +129,21 @@ def test_onnx_export_without_the_onnx_package_exits_2_naming_the_extra(model_pat
 def test_export_of_a_missing_model_exits_2(tmp_path, capsys):
     assert main(["export", "--model_path", str(tmp_path / "none.pt"), "--format", "onnx"]) == 2
     assert "model file not found" in capsys.readouterr().err
+
+
+def test_an_onnx_file_that_runs_differently_is_refused_and_not_left_behind(
+    model_path, tmp_path, monkeypatch
+):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    run = onnxruntime.InferenceSession.run
+
+    def off_by_a_little(self, names, feed):  # what a wrong conversion would give
+        return [out + 1e-2 for out in run(self, names, feed)]
+
+    monkeypatch.setattr(onnxruntime.InferenceSession, "run", off_by_a_little)
+    target = tmp_path / "bad.onnx"
+    with pytest.raises(AnimalSpotError, match=r"ONNX export differs from the original by 0\.01"):
+        export(model_path, "onnx", target)
+    assert not target.exists()
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".onnx" or ".tmp" in p.name]

@@ -272,6 +272,9 @@ class PredictConfig:
     batch_size: int = option(32, "windows per batch")
     num_workers: int = option(0, "> 0: read and transform audio ahead in a background thread")
     precision: Literal["auto", "32", "bf16"] = option("auto", "auto (bf16 where native), 32, bf16")
+    runtime: Literal["torch", "onnx"] = option(
+        "torch", "torch, or onnx: ONNX Runtime on the CPU (faster for some models)"
+    )
     min_duration_s: float = option(0.0, "drop events shorter than this")
     max_gap_s: float = option(0.0, "merge same-class events closer than this")
     noise_in_anno: bool = option(False, "write noise events into the Raven tables too")
@@ -294,6 +297,7 @@ class PredictConfig:
             _check_range("predict", "threshold", self.threshold, 0.0, 1.0)
         _check_range("predict", "batch_size", self.batch_size, 1, 1_000_000)
         _check_choice("predict", "event_span", self.event_span, ("centre", "window"))
+        _check_choice("predict", "runtime", self.runtime, ("torch", "onnx"))
         if self.window_s is not None and self.window_s <= 0:
             raise BadConfig(f"predict.window_s = {self.window_s} must be positive")
 

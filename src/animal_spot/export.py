@@ -10,7 +10,9 @@ the class names and per-class thresholds.
 from __future__ import annotations
 
 import json
+import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:  # torch loads only once an export starts, after the checks
 
     from .bundle import ModelBundle
 
+log = logging.getLogger(__name__)
 ExportFormat = Literal["torchscript", "onnx"]
 FORMATS: tuple[ExportFormat, ...] = ("torchscript", "onnx")
 SUFFIXES = {"torchscript": ".torchscript.pt", "onnx": ".onnx"}
@@ -124,7 +127,10 @@ def _export_torchscript(
 
 
 def _check_equal(
-    model: torch.nn.Module, exported: torch.nn.Module, example: torch.Tensor, what: str
+    model: torch.nn.Module,
+    exported: Callable[[torch.Tensor], torch.Tensor],
+    example: torch.Tensor,
+    what: str,
 ) -> None:
     """Fail unless the exported network reproduces the original on a random batch of 2."""
     import torch
@@ -160,6 +166,24 @@ def _export_onnx(
         entry = proto.metadata_props.add()
         entry.key, entry.value = "animal_spot_frontend", description
         onnx.save(proto, str(tmp))
+        _check_onnx(model, tmp, example)
+
+
+def _check_onnx(model: torch.nn.Module, path: Path, example: torch.Tensor) -> None:
+    """Run the written file under ONNX Runtime (when installed) and compare, as for TorchScript."""
+    try:
+        import onnxruntime
+    except ImportError:
+        log.info("onnxruntime is not installed: %s was not run after export", path.name)
+        return
+    import torch
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def exported(x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(session.run(None, {INPUT_NAME: x.numpy()})[0])
+
+    _check_equal(model, exported, example, "ONNX")
 
 
 def export(

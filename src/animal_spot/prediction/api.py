@@ -87,6 +87,7 @@ def build_scorer(config: PredictConfig) -> Scorer:
             device=config.device,
             precision=config.precision,
             num_workers=config.num_workers,
+            runtime=config.runtime,
         )
 
     predictors = [load(path) for path in config.model_path]

@@ -19,7 +19,9 @@ import torch
 
 from .. import audio
 from ..bundle import ModelBundle
+from ..errors import BadConfig
 from ..frontend.spectrogram import Frontend, fit_frames
+from .onnx_runner import OnnxRunner
 from .runtime import choose_device, prefetch, use_bf16
 from .scores import ScoreTrack
 from .windows import Window, WindowGrid, slide, total_frames, window_starts
@@ -61,6 +63,7 @@ class Predictor:
         precision: ``auto`` (bf16 only where native), ``32`` or ``bf16``.
         block_s: seconds of audio read and transformed at a time.
         num_workers: > 0 prepares spectrograms in a background thread while the model runs.
+        runtime: ``torch``, or ``onnx`` (ONNX Runtime; CPU, fp32 only).
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class Predictor:
         precision: str = "auto",
         block_s: float = 60.0,
         num_workers: int = 0,
+        runtime: str = "torch",
     ) -> None:
         self.bundle = bundle
         self.classes = tuple(bundle.classes)
@@ -90,6 +94,20 @@ class Predictor:
         self.device = choose_device(device)
         self.is_bf16 = use_bf16(precision, self.device)
         self.model = bundle.model.eval().to(self.device).to(memory_format=torch.channels_last)
+        self.onnx = self._onnx_runner(runtime)
+
+    def _onnx_runner(self, runtime: str) -> OnnxRunner | None:
+        if runtime == "torch":
+            return None
+        if runtime != "onnx":
+            raise BadConfig(f"unknown runtime {runtime!r}", fix="choose torch or onnx")
+        if self.device.type != "cpu" or self.is_bf16:
+            raise BadConfig(
+                "--runtime onnx runs on the CPU in fp32",
+                fix="add --device cpu --precision 32, or use --runtime torch",
+            )
+        shape = (1, self.frontend.n_freq_out, self.frontend.n_frames)
+        return OnnxRunner(self.model, shape, torch.get_num_threads())
 
     @property
     def band_hz(self) -> tuple[float, float]:
@@ -174,6 +192,10 @@ class Predictor:
     # ------------------------------------------------------------------ model
     def run(self, x: torch.Tensor, *, latent: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """Class probabilities ``(B, n_classes)`` and, with ``latent``, embeddings ``(B, C)``."""
+        if self.onnx is not None:
+            logits_array, embedding_array = self.onnx(x)
+            probs = torch.from_numpy(logits_array).softmax(-1).numpy().astype(np.float64)
+            return probs, embedding_array if latent else None
         x = x.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         with (
             torch.inference_mode(),

@@ -124,7 +124,10 @@ class SharedOverlap:
             torch.inference_mode(),
             torch.autocast(p.device.type, dtype=torch.bfloat16, enabled=p.is_bf16),
         ):
-            features = p.model.forward_features(x)  # (1, C, h, w)
+            if p.onnx is not None:  # --runtime onnx: the backbone under ONNX Runtime too
+                features = torch.from_numpy(p.onnx.features(x))
+            else:
+                features = p.model.forward_features(x)  # (1, C, h, w)
             w = features.shape[-1]
             columns = features[0].permute(2, 0, 1).contiguous()  # (w, C, h)
             firsts = [
