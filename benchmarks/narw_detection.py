@@ -7,9 +7,9 @@ background only (no calls), all 2 kHz. The detector trains on the calls of the f
 recordings (each selection widened to a 2 s window, shifted copies as augmentation) and on noise
 clips drawn from the same recordings outside the boxes, plus some noise clips from one
 background recording; the third call recording and the other two background recordings are
-held out of training entirely. Every recording is then predicted
-(exact path, and ``--fast``), and the events are matched one to one with the Raven selections
-(time IoU ≥ 0.3, or onsets within ``--onset_s``). Printed per set: recall, precision and false
+held out of training entirely. Every recording is then predicted (exact path, ``--fast`` and
+``--cascade``), and the events are matched one to one with the Raven selections (time IoU
+≥ 0.3, or onsets within ``--onset_s``). Printed per set: recall, precision and false
 positives per hour, with counts, at a few thresholds.
 """
 
@@ -156,6 +156,18 @@ def score_sets(out: Path, recordings: dict[str, Path], refs: dict[str, list[Even
             print(report(label, evaluate(events, refs, args.onset_s), hours))
 
 
+def compare_scores(exact_dir: Path, out: Path, recordings: dict[str, Path]) -> None:
+    """How far a faster path's window scores are from the exact path's, over all recordings."""
+    exact = [read_scores(exact_dir / f"{s}.scores.csv")[0].probs for s in recordings]
+    other = [read_scores(out / f"{s}.scores.csv")[0].probs for s in recordings]
+    delta = np.abs(np.concatenate(exact) - np.concatenate(other))
+    flips = sum(int((a.argmax(1) != b.argmax(1)).sum()) for a, b in zip(exact, other, strict=True))
+    print(
+        f"    window scores vs exact: max |Δp| {delta.max():.3f}, mean {delta.mean():.4f}, "
+        f"argmax changes {flips} of {len(delta)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -206,21 +218,24 @@ def main() -> None:
         for path in recordings.values():
             (audio_dir / path.name).unlink(missing_ok=True)
             (audio_dir / path.name).symlink_to(path.resolve())
-        for fast in (False, True):
-            out = work / ("fast" if fast else "exact")
+        for mode in ("exact", "fast", "cascade"):
+            out = work / mode
             predict_config = PredictConfig(
                 model_path=(trained.model_path,), input_file=audio_dir, output_dir=out,
-                hop_s=args.hop, event_span=args.event_span, fast=fast, overwrite=True,
+                hop_s=args.hop, event_span=args.event_span, overwrite=True,
+                fast=mode == "fast", cascade=mode == "cascade",
             )  # fmt: skip
             start = time.perf_counter()
             result = predict(predict_config, progress=False)
             seconds = time.perf_counter() - start
             print(
-                f"  {'--fast' if fast else 'exact'} prediction: {len(result.predicted)} recordings"
-                f", {result.hours:.2f} h in {seconds:.0f} s ({result.hours * 3600 / seconds:.0f}×"
-                " real time)"
+                f"  {mode if mode == 'exact' else '--' + mode} prediction: "
+                f"{len(result.predicted)} recordings, {result.hours:.2f} h in {seconds:.0f} s "
+                f"({result.hours * 3600 / seconds:.0f}× real time)"
             )
             score_sets(out, recordings, refs, args)
+            if mode != "exact":
+                compare_scores(work / "exact", out, recordings)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,13 @@ class PredictConfig:
     latent_extract: bool = option(False, "write penultimate-layer embeddings per window")
     overwrite: bool = option(False, "redo recordings already predicted")
     fast: bool = option(False, "share overlapping frames between windows (approximate)")
+    cascade: bool = option(
+        False, "half-overlapping windows first, the others only near candidates (hop ≤ window/4)"
+    )
+    cascade_threshold: float = option(
+        0.05,
+        "--cascade: a first-pass window whose best non-noise score reaches this is a candidate",
+    )
     event_span: Literal["centre", "window"] = option(
         "centre", "time a window speaks for in events: centre (its hop) or window (all of it)"
     )
@@ -298,6 +305,9 @@ class PredictConfig:
         _check_range("predict", "batch_size", self.batch_size, 1, 1_000_000)
         _check_choice("predict", "event_span", self.event_span, ("centre", "window"))
         _check_choice("predict", "runtime", self.runtime, ("torch", "onnx"))
+        _check_range("predict", "cascade_threshold", self.cascade_threshold, 0.0, 1.0)
+        if self.fast and self.cascade:
+            raise BadConfig("--fast and --cascade are two ways to the same end; choose one")
         if self.window_s is not None and self.window_s <= 0:
             raise BadConfig(f"predict.window_s = {self.window_s} must be positive")
 

@@ -97,6 +97,17 @@ def build_scorer(config: PredictConfig) -> Scorer:
         from .shared import make_fast
 
         scorer = make_fast(scorer)
+    if config.cascade:
+        from .cascade import Cascade
+
+        grid = predictors[0].grid
+        start_s, end_s = grid.span_s(0, grid.window_frames)
+        scorer = Cascade(
+            scorer,
+            window_s=end_s - start_s,
+            hop_s=config.hop_s,
+            candidate_threshold=config.cascade_threshold,
+        )
     if config.detector_model is not None:
         scorer = TwoStage(load(config.detector_model), scorer, str(config.detector_model))
     return scorer
@@ -107,7 +118,7 @@ def primary_bundle(scorer: object) -> ModelBundle:
     for _ in range(4):
         if isinstance(scorer, TwoStage):
             scorer = scorer.classifier
-        for name in ("predictor", "ensemble"):
+        for name in ("scorer", "predictor", "ensemble"):  # Cascade, Single/fast, FastEnsemble
             scorer = getattr(scorer, name, scorer)
         if isinstance(scorer, Predictor):
             return scorer.bundle
