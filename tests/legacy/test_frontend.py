@@ -11,22 +11,13 @@ import torch
 from animal_spot.frontend.spectrogram import Frontend, linear_indices
 from animal_spot.legacy.models import config_from_data_opts
 
-SR = 44100
+from . import FORK_DATA_OPTS
+
+SR = FORK_DATA_OPTS["sr"]
 
 
 def data_opts(n_fft: int, hop_length: int) -> dict:
-    return {
-        "sr": SR,
-        "preemphases": 0.98,
-        "n_fft": n_fft,
-        "hop_length": hop_length,
-        "n_freq_bins": 256,
-        "fmin": 500,
-        "fmax": 10000,
-        "freq_compression": "linear",
-        "min_level_db": -100,
-        "ref_level_db": 20,
-    }
+    return {**FORK_DATA_OPTS, "n_fft": n_fft, "hop_length": hop_length}
 
 
 def frontend(n_fft: int, hop_length: int, min_max_norm: bool = False) -> Frontend:

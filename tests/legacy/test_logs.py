@@ -13,6 +13,8 @@ from animal_spot.legacy.logs import (
 )
 from animal_spot.prediction.scores import ScoreTrack
 
+from . import FORK_DATA_OPTS
+
 # sr 1000 keeps the times readable: a 2 s window is 2000 samples, so it ends at start + 1.999 s.
 DATA_OPTS = {
     "sr": 1000,
@@ -201,18 +203,7 @@ def test_data_opts_from_our_config_use_animal_spot_types():
     from animal_spot.config import AudioConfig, SpectrogramConfig
 
     opts = data_opts_from_config(AudioConfig(), SpectrogramConfig())
-    assert opts == {
-        "sr": 44100,
-        "preemphases": 0.98,
-        "n_fft": 1024,
-        "hop_length": 172,
-        "n_freq_bins": 256,
-        "fmin": 500,
-        "fmax": 10000,
-        "freq_compression": "linear",
-        "min_level_db": -100,
-        "ref_level_db": 20,
-    }
+    assert opts == FORK_DATA_OPTS
     assert all(type(opts[k]) is int for k in ("fmin", "fmax", "min_level_db"))
 
 

@@ -19,18 +19,8 @@ from animal_spot.errors import BadModel
 from animal_spot.legacy.export import convert_legacy
 from animal_spot.legacy.networks import LegacyConvNeXt, LegacyResNet
 
-DATA_OPTS = {
-    "sr": 44100,
-    "preemphases": 0.98,
-    "n_fft": 1024,
-    "hop_length": 172,
-    "n_freq_bins": 256,
-    "fmin": 500,
-    "fmax": 10000,
-    "freq_compression": "linear",
-    "min_level_db": -100,
-    "ref_level_db": 20,
-}
+from . import FORK_DATA_OPTS as DATA_OPTS
+
 LAYERS = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3]}
 
 

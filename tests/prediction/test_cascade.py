@@ -77,15 +77,22 @@ def test_windows_near_a_candidate_get_their_exact_scores(make_model, recording):
 def test_predict_with_cascade_writes_the_outputs_of_the_exact_path(make_model, recording, tmp_path):
     common = {"model_path": (make_model(),), "input_file": recording, "hop_s": HOP_S}
     predict(PredictConfig(output_dir=tmp_path / "exact", **common), progress=False)
-    config = PredictConfig(output_dir=tmp_path / "cascade", cascade=True, **common)
-    assert isinstance(build_scorer(config), Cascade)
+    # threshold 0: every first-pass window is a candidate, so every window gets its exact score
+    config = PredictConfig(
+        output_dir=tmp_path / "cascade", cascade=True, cascade_threshold=0.0, **common
+    )
+    scorer = build_scorer(config)
+    assert isinstance(scorer, Cascade)
+    assert scorer.candidate_threshold == 0.0
     predict(config, progress=False)
-    assert {p.name for p in (tmp_path / "exact").iterdir()} == {
-        p.name for p in (tmp_path / "cascade").iterdir()
-    }
+    exact_files = {p.name: p.read_bytes() for p in (tmp_path / "exact").iterdir()}
+    cascade_files = {p.name: p.read_bytes() for p in (tmp_path / "cascade").iterdir()}
+    assert set(cascade_files) == set(exact_files)
     (exact,) = read_scores(tmp_path / "exact" / "rec.scores.csv")
     (got,) = read_scores(tmp_path / "cascade" / "rec.scores.csv")
     np.testing.assert_allclose(got.start_s, exact.start_s)
+    np.testing.assert_allclose(got.probs, exact.probs, atol=1e-5)
+    assert cascade_files["rec.selections.txt"] == exact_files["rec.selections.txt"]
 
 
 def test_cascade_and_fast_together_are_refused():

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 from animal_spot.config import (
     AudioConfig,
@@ -31,12 +29,8 @@ Splits = dict[str, list[Clip]]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine two threads can run 10× slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread_per_module(one_thread: None) -> None:
+    """Every test here on one intra-op thread (tests/conftest.py)."""
 
 
 def small_config(model_dir: Path, run_name: str, **train: Any) -> ExperimentConfig:

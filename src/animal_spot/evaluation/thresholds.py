@@ -6,12 +6,15 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadModel
 from .curves import PrCurve
 from .matching import AGNOSTIC_LABEL
 from .metrics import Figures
+
+if TYPE_CHECKING:  # torch loads only where a model is touched
+    from ..bundle import ModelBundle
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +128,7 @@ def write_thresholds(
 
     bundle = load_model(model_path)
     chosen = model_thresholds(choices, bundle.classes, bundle.noise_class)
-    unknown = sorted(set(chosen) - set(bundle.classes))
-    if unknown:
-        raise BadModel(
-            f"has no class {', '.join(map(repr, unknown))} (its classes: "
-            f"{', '.join(bundle.classes)})",
-            path=model_path,
-            fix="choose thresholds on window scores this model wrote",
-        )
+    _require_classes(bundle, chosen, model_path)
     bundle.thresholds = {**bundle.thresholds, **chosen}
     bundle.provenance = {
         **bundle.provenance,
@@ -155,7 +151,18 @@ def model_event_options(
     from ..bundle import load_model
 
     bundle = load_model(model_path)
-    foreign = sorted(set(classes) - set(bundle.classes))
+    _require_classes(bundle, classes, model_path)
+    predict = bundle.config.predict
+    return {
+        "min_duration_s": predict.min_duration_s,
+        "max_gap_s": predict.max_gap_s,
+        "event_span": predict.event_span,
+    }
+
+
+def _require_classes(bundle: ModelBundle, labels: Iterable[str], model_path: str | Path) -> None:
+    """Fail unless every label of the window scores is one of the model's classes."""
+    foreign = sorted(set(labels) - set(bundle.classes))
     if foreign:
         raise BadModel(
             f"has no class {', '.join(map(repr, foreign))} of the window scores (its classes: "
@@ -163,9 +170,3 @@ def model_event_options(
             path=model_path,
             fix="choose thresholds on window scores this model wrote",
         )
-    predict = bundle.config.predict
-    return {
-        "min_duration_s": predict.min_duration_s,
-        "max_gap_s": predict.max_gap_s,
-        "event_span": predict.event_span,
-    }
