@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 
 import pytest
 import torch
@@ -121,13 +122,16 @@ def test_set_arguments_parse_and_reject_bad_syntax():
 def test_frontend_hash_is_stable_and_changes_with_any_frontend_field():
     base = frontend_hash(AudioConfig(), SpectrogramConfig())
     assert base == frontend_hash(AudioConfig(), SpectrogramConfig())
+    hints = typing.get_type_hints(SpectrogramConfig)
     for field in dataclasses.fields(SpectrogramConfig):
         value = getattr(SpectrogramConfig(), field.name)
         changed = {
             bool: lambda v: not v,
             int: lambda v: v * 2,
             float: lambda v: v * 0.5 if v > 0 else v - 1,
-            str: lambda v: "mel" if v != "mel" else "linear",
+            str: lambda v, name=field.name: next(  # another choice of the Literal
+                c for c in typing.get_args(hints[name]) if c != v
+            ),
         }[type(value)](value)
         other = dataclasses.replace(SpectrogramConfig(), **{field.name: changed})
         assert frontend_hash(AudioConfig(), other) != base, field.name

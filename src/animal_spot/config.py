@@ -27,6 +27,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 FreqCompression = Literal["linear", "mel", "mfcc"]
+Normalization = Literal["db", "min_max", "pcen", "per_window"]
 Backbone = Literal["resnet", "convnext"]
 StemAdapt = Literal["mean", "sum"]
 Scheduler = Literal["plateau", "onecycle"]
@@ -92,6 +93,18 @@ class SpectrogramConfig:
     min_level_db: float = option(-100.0, "floor of the dB scale")
     ref_level_db: float = option(20.0, "reference level of the 0/1-dB normalisation")
     min_max_norm: bool = option(False, "min-max normalise each clip instead of 0/1-dB")
+    normalization: Normalization = option(
+        "db",
+        "db (ANIMAL-SPOT's absolute 0/1-dB), min_max, pcen (per-channel energy normalisation) "
+        "or per_window (dB minus each frequency row's median in the window): the last two do "
+        "not change with the recording's gain",
+    )
+    pcen_time_constant_s: float = option(0.4, "pcen: time constant of the smoother (seconds)")
+    pcen_gain: float = option(0.98, "pcen: exponent of the automatic gain control (alpha)")
+    pcen_bias: float = option(2.0, "pcen: bias added before the root compression (delta)")
+    pcen_power: float = option(0.5, "pcen: root compression exponent (r)")
+    pcen_eps: float = option(1e-10, "pcen: floor of the smoothed energy (power units)")
+    per_window_scale_db: float = option(20.0, "per_window: dB that map to 1")
     sequence_len_ms: float = option(
         1000.0, "window length in milliseconds (ANIMAL-SPOT: 1280)", name="sequence_len"
     )
@@ -115,6 +128,27 @@ class SpectrogramConfig:
         )
         if self.min_level_db >= 0:
             raise BadConfig(f"spectrogram.min_level_db = {self.min_level_db} must be negative")
+        _check_choice(
+            "spectrogram", "normalization", self.normalization, typing.get_args(Normalization)
+        )
+        if self.min_max_norm and self.normalization not in ("db", "min_max"):
+            raise BadConfig(
+                f"spectrogram.min_max_norm and normalization = {self.normalization!r} disagree",
+                fix="give one of them: --min_max_norm is --normalization min_max",
+            )
+        if self.freq_compression == "mfcc" and self.normalization == "pcen":
+            raise BadConfig("pcen normalises energies, not MFCCs", fix="use mel or linear")
+        _check_range("spectrogram", "pcen_time_constant_s", self.pcen_time_constant_s, 1e-4, 1e4)
+        _check_range("spectrogram", "pcen_gain", self.pcen_gain, 0.0, 1.0)
+        _check_range("spectrogram", "pcen_bias", self.pcen_bias, 0.0, 1e6)
+        _check_range("spectrogram", "pcen_power", self.pcen_power, 1e-3, 1.0)
+        _check_range("spectrogram", "pcen_eps", self.pcen_eps, 1e-30, 1.0)
+        _check_range("spectrogram", "per_window_scale_db", self.per_window_scale_db, 1e-3, 1e3)
+
+    @property
+    def norm(self) -> str:
+        """The normalisation in effect (``min_max_norm`` is ANIMAL-SPOT's name for min_max)."""
+        return "min_max" if self.min_max_norm else self.normalization
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +165,22 @@ class AugmentConfig:
     pitch_shift_probability: float = option(1.0, "chance of the pitch-shift step")
     time_stretch_probability: float = option(1.0, "chance of the time-stretch step")
     noise_probability: float = option(1.0, "chance of the noise-mixing step")
+    mix_noise_clips: bool = option(
+        False, "mix the training split's noise clips (and --noise_dir) into training clips"
+    )
+    spec_augment: bool = option(False, "SpecAugment: mask random time and frequency stripes")
+    time_masks: int = option(2, "SpecAugment: time stripes per clip")
+    time_mask_fraction: float = option(0.1, "SpecAugment: widest time stripe, share of frames")
+    freq_masks: int = option(2, "SpecAugment: frequency stripes per clip")
+    freq_mask_fraction: float = option(0.1, "SpecAugment: widest frequency stripe, share of bins")
+    time_shift_s: float = option(
+        0.0, "clips cut from longer recordings move by up to ± this much (random crop of context)"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        """Whether any training-time augmentation is on."""
+        return self.enabled or self.mix_noise_clips or self.spec_augment or self.time_shift_s > 0
 
     def __post_init__(self) -> None:
         for name in ("gain_db", "pitch_shift", "time_stretch", "snr_db"):
@@ -144,6 +194,11 @@ class AugmentConfig:
             _check_range(
                 "augment", f"{name}_probability", getattr(self, f"{name}_probability"), 0, 1
             )
+        for name in ("time_masks", "freq_masks"):
+            _check_range("augment", name, getattr(self, name), 0, 100)
+        for name in ("time_mask_fraction", "freq_mask_fraction"):
+            _check_range("augment", name, getattr(self, name), 0.0, 1.0)
+        _check_range("augment", "time_shift_s", self.time_shift_s, 0.0, 3600.0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -63,8 +63,26 @@ def frontend_description(
     frontend = Frontend(bundle.config.audio, spectrogram)
     _, _, n_freq, n_frames = input_shape(bundle)
     normalisation: dict[str, Any]
-    if spectrogram.min_max_norm:
+    if spectrogram.norm == "min_max":
         normalisation = {"kind": "min-max", "formula": "s = x - min(x); s / max(s) if max(s) > 0"}
+    elif spectrogram.norm == "per_window":
+        normalisation = {
+            "kind": "per-window",
+            "formula": "(db - median over the window's frames of each row) / per_window_scale_db",
+            "per_window_scale_db": spectrogram.per_window_scale_db,
+        }
+    elif spectrogram.norm == "pcen":
+        normalisation = {
+            "kind": "pcen",
+            "formula": "M = one-pole smoothing of E along time from each row's median, "
+            "s from the time constant (sqrt(1 + 4 T^2) - 1) / (2 T^2), T in frames; "
+            "(E / (eps + M)^gain + bias)^power - bias^power, on power (not dB)",
+            "time_constant_s": spectrogram.pcen_time_constant_s,
+            "gain": spectrogram.pcen_gain,
+            "bias": spectrogram.pcen_bias,
+            "power": spectrogram.pcen_power,
+            "eps": spectrogram.pcen_eps,
+        }
     else:
         normalisation = {
             "kind": "0/1-dB",

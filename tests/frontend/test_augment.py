@@ -15,6 +15,7 @@ from animal_spot.frontend.augment import (
     mix_noise,
     pitch_shift,
     seeded_rng,
+    spec_augment,
     time_stretch,
 )
 from animal_spot.frontend.spectrogram import compress
@@ -103,3 +104,28 @@ def test_short_clip_is_padded_to_the_window_before_noise_is_mixed():
     out = augmenter(torch.rand(513, 50), 256, seeded_rng(0))
     assert out.shape == (256, 256)
     assert (out > 0).all()  # noise covers the padding too
+
+
+def test_spec_augment_masks_stripes_no_wider_than_their_fraction():
+    spec = torch.rand(64, 100) + 1.0
+    masked = spec_augment(
+        spec, np.random.default_rng(4), time_masks=2, time_mask_fraction=0.1, freq_masks=3,
+        freq_mask_fraction=0.05,
+    )  # fmt: skip
+    fill = spec.mean()
+    changed = masked != spec
+    assert torch.all(masked[changed] == fill)
+    masked_columns = int(changed.all(0).sum())
+    masked_rows = int(changed.all(1).sum())
+    assert 0 < masked_columns <= 2 * 10
+    assert 0 < masked_rows <= 3 * 3
+    assert torch.equal(spec, spec.clone())  # the input is left as it was
+
+
+def test_spec_augment_reproduces_from_its_seed_and_can_be_turned_off():
+    spec = torch.rand(32, 50)
+    first = spec_augment(spec, np.random.default_rng(1))
+    assert torch.equal(first, spec_augment(spec, np.random.default_rng(1)))
+    assert not torch.equal(first, spec_augment(spec, np.random.default_rng(2)))
+    off = spec_augment(spec, np.random.default_rng(1), time_masks=0, freq_masks=0)
+    assert torch.equal(off, spec)

@@ -1,9 +1,9 @@
 """ClipDataset: a manifest's clips → (spectrogram ``(1, F, T)``, class index); knows no model.
 
 Per clip: cached power STFT → [augment] → compression → dB/normalisation → pad/crop to the
-window. Augmentation and random offsets happen only for a training set with augmentation on;
-each item draws from a generator seeded by (seed, epoch, index), so results do not depend on
-the number of DataLoader workers.
+window → [SpecAugment]. Augmentation and random offsets happen only for a training set with
+augmentation on; each item draws from a generator seeded by (seed, epoch, index), so results
+do not depend on the number of DataLoader workers.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from torch.utils.data import Dataset
 from .. import audio
 from ..config import AudioConfig, AugmentConfig, SpectrogramConfig
 from ..errors import BadData
-from ..frontend.augment import Augmenter, NoiseBank, seeded_rng
+from ..frontend.augment import Augmenter, NoiseBank, seeded_rng, spec_augment
 from ..frontend.cache import SpectrogramCache
 from ..frontend.spectrogram import Frontend, fit_frames
 from .manifest import Clip
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
+# Normalisations computed over the frames of a whole window, not frame by frame.
+WINDOW_NORMALIZATIONS = frozenset({"pcen", "per_window"})
 
 
 def list_audio(folder: Path, recursive: bool = True) -> list[Path]:
@@ -64,22 +66,33 @@ class ClipDataset(Dataset[tuple[torch.Tensor, int]]):
         )
         self.seed = seed
         self.epoch = 0
+        self.augment = augment_config if is_train and augment_config is not None else None
         self.augmenter: Augmenter | None = None
-        if is_train and augment_config is not None and augment_config.enabled:
+        if self.augment is not None and self.augment.is_active:
             self.augmenter = Augmenter(
-                augment_config, self.frontend.compress, self._noise_bank(augment_config)
+                self.augment, self.frontend.compress, self._noise_bank(self.augment)
             )
 
     def _noise_bank(self, config: AugmentConfig) -> NoiseBank | None:
-        if config.noise_dir is None:
+        """Noise to mix in: ``noise_dir`` files (with ``--augmentation``), the noise clips."""
+        noise: list[Clip] = []
+        if config.noise_dir is not None and (config.enabled or config.mix_noise_clips):
+            files = list_audio(Path(config.noise_dir))
+            if not files:
+                raise BadData("no audio files in the noise folder", path=config.noise_dir)
+            noise.extend(Clip(path, "noise", "noise") for path in files)
+        if config.mix_noise_clips:
+            noise.extend(c for c in self.clips if c.label.lower() == "noise")
+            if not noise:
+                raise BadData(
+                    "--mix_noise_clips found no clips labelled noise in the training split",
+                    fix="add noise clips (prepare --noise_per_selection/--background_dir) "
+                    "or give --noise_dir",
+                )
+        if not noise:
             return None
-        files = list_audio(Path(config.noise_dir))
-        if not files:
-            raise BadData("no audio files in the noise folder", path=config.noise_dir)
-        load = functools.lru_cache(maxsize=64)(
-            lambda i: self.power(Clip(files[i], "noise", "noise"))
-        )
-        return NoiseBank(len(files), load)
+        load = functools.lru_cache(maxsize=256)(lambda i: self.power(noise[i]))
+        return NoiseBank(len(noise), load)
 
     def set_epoch(self, epoch: int) -> None:
         """New augmentation draws each epoch (called by the training loop)."""
@@ -88,36 +101,64 @@ class ClipDataset(Dataset[tuple[torch.Tensor, int]]):
     def __len__(self) -> int:
         return len(self.clips)
 
-    def power(self, clip: Clip) -> torch.Tensor:
-        """Full-band power STFT of a clip ``(F_stft, T)``, from the cache when there is one."""
+    def power(self, clip: Clip, context_s: float = 0.0) -> torch.Tensor:
+        """Full-band power STFT of a clip ``(F_stft, T)``, from the cache when there is one.
+
+        ``context_s`` widens a clip cut from a longer recording by that much on each side
+        (within the file), for random time shifts.
+        """
+        start_s, end_s = clip.start_s, clip.end_s
+        if context_s > 0 and start_s is not None and end_s is not None:
+            start_s, end_s = max(0.0, start_s - context_s), end_s + context_s
 
         def compute() -> np.ndarray:
             samples = audio.read(
                 clip.path,
                 self.audio_config.sample_rate_hz,
-                start_s=clip.start_s or 0.0,
-                end_s=clip.end_s,
+                start_s=start_s or 0.0,
+                end_s=end_s,
                 quality=self.audio_config.resample_quality,
             )
             return self.frontend.power(torch.from_numpy(samples)).numpy()
 
         if self.cache is None:
             return torch.from_numpy(compute())
-        array = self.cache.get_or_compute(clip.path, compute, clip.start_s, clip.end_s)
+        array = self.cache.get_or_compute(clip.path, compute, start_s, end_s)
         return torch.from_numpy(array)
 
     def spectrogram(self, index: int) -> torch.Tensor:
-        """The model input for clip ``index``: ``(1, n_freq, n_frames)``."""
-        power = self.power(self.clips[index])
+        """The model input for clip ``index``: ``(1, n_freq, n_frames)``.
+
+        Normalisations that look at the whole window (PCEN, per-window medians) see exactly the
+        frames of the window, as in prediction: the crop comes first. 0/1-dB is pointwise and
+        min-max keeps ANIMAL-SPOT's order (whole clip, then crop).
+        """
         n_frames = self.frontend.n_frames
         if self.augmenter is None:
-            spec = self.frontend.normalize(self.frontend.compress(power))
-            return fit_frames(spec, n_frames)[None]
+            compressed = self.frontend.compress(self.power(self.clips[index]))
+            return self._fit(compressed, n_frames, None)[None]
+        assert self.augment is not None
         rng = seeded_rng(self.seed, self.epoch, index)
-        spec = self.frontend.normalize(self.augmenter(power, n_frames, rng))
-        gap = abs(spec.shape[-1] - n_frames)
-        offset = int(rng.integers(0, gap)) if gap else 0
-        return fit_frames(spec, n_frames, offset)[None]
+        power = self.power(self.clips[index], self.augment.time_shift_s)
+        compressed = self.augmenter(power, n_frames, rng)
+        gap = abs(compressed.shape[-1] - n_frames)
+        spec = self._fit(compressed, n_frames, int(rng.integers(0, gap)) if gap else 0)
+        if self.augment.spec_augment:
+            spec = spec_augment(
+                spec,
+                rng,
+                time_masks=self.augment.time_masks,
+                time_mask_fraction=self.augment.time_mask_fraction,
+                freq_masks=self.augment.freq_masks,
+                freq_mask_fraction=self.augment.freq_mask_fraction,
+            )
+        return spec[None]
+
+    def _fit(self, compressed: torch.Tensor, n_frames: int, offset: int | None) -> torch.Tensor:
+        """Normalise and crop/pad to the window, in the order the normalisation needs."""
+        if self.frontend.config.norm in WINDOW_NORMALIZATIONS and compressed.shape[-1] > n_frames:
+            compressed = fit_frames(compressed, n_frames, offset)
+        return fit_frames(self.frontend.normalize(compressed), n_frames, offset)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return self.spectrogram(index), self.labels[index]

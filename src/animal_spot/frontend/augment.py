@@ -1,8 +1,9 @@
-"""Training-time augmentation of power spectrograms: gain, pitch shift, time stretch, noise mixing.
+"""Training-time augmentation: gain, pitch shift, time stretch, noise mixing, SpecAugment.
 
 Every transform is a pure function ``(spectrogram, parameters) → spectrogram`` on ``(..., F, T)``
 tensors; randomness comes only from an explicit ``np.random.Generator``, so a seed reproduces a
-run and each DataLoader worker can own its stream. Ranges follow ANIMAL-SPOT §3.
+run and each DataLoader worker can own its stream. The first four act on power spectrograms with
+ANIMAL-SPOT's ranges (§3); SpecAugment masks the finished, normalised spectrogram.
 """
 
 from __future__ import annotations
@@ -64,6 +65,45 @@ def fit_noise(noise: torch.Tensor, n_frames: int, rng: np.random.Generator) -> t
     return noise[..., start : start + n_frames]
 
 
+def mask_stripes(
+    spec: torch.Tensor, axis: int, starts: Sequence[int], widths: Sequence[int], fill: float
+) -> torch.Tensor:
+    """Set stripes ``[start, start + width)`` of ``axis`` to ``fill``."""
+    out = spec.clone()
+    for start, width in zip(starts, widths, strict=True):
+        out.narrow(axis, start, min(width, spec.shape[axis] - start)).fill_(fill)
+    return out
+
+
+def spec_augment(
+    spec: torch.Tensor,
+    rng: np.random.Generator,
+    *,
+    time_masks: int = 2,
+    time_mask_fraction: float = 0.1,
+    freq_masks: int = 2,
+    freq_mask_fraction: float = 0.1,
+) -> torch.Tensor:
+    """SpecAugment (Park et al. 2019) without warping: ``(..., F, T) → (..., F, T)``.
+
+    Each mask's width is uniform in [0, fraction · axis length]; masked cells take the
+    spectrogram's mean, which is neutral whatever the normalisation.
+    """
+    fill = float(spec.mean())
+    for axis, count, fraction in (
+        (-1, time_masks, time_mask_fraction),
+        (-2, freq_masks, freq_mask_fraction),
+    ):
+        size = spec.shape[axis]
+        widest = int(fraction * size)
+        if count == 0 or widest == 0:
+            continue
+        widths = [int(w) for w in rng.integers(0, widest + 1, count)]
+        starts = [int(rng.integers(0, size - w + 1)) for w in widths]
+        spec = mask_stripes(spec, axis, starts, widths, fill)
+    return spec
+
+
 def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     """A factor drawn uniformly in log space, so ×2 and ×½ are equally likely."""
     return float(math.exp(rng.uniform(math.log(low), math.log(high))))
@@ -89,6 +129,9 @@ class Augmenter:
         self.config = config
         self.compress = compress
         self.noise = noise if noise is not None and noise.count > 0 else None
+        # ANIMAL-SPOT's chain (gain, pitch, stretch) runs only with --augmentation; noise
+        # mixing also runs for --mix_noise_clips alone.
+        self.is_distorting = config.enabled
 
     def _chance(self, rng: np.random.Generator, probability: float) -> bool:
         return probability >= 1 or rng.random() < probability
@@ -112,7 +155,9 @@ class Augmenter:
         With noise, a clip shorter than ``n_frames`` is first zero-padded at a random offset to
         ``n_frames`` so that the noise covers the whole window.
         """
-        compressed = self.compress(self.distort(power, rng))
+        if self.is_distorting:
+            power = self.distort(power, rng)
+        compressed = self.compress(power)
         if self.noise is None or not self._chance(rng, self.config.noise_probability):
             return compressed
         length = compressed.shape[-1]
@@ -128,7 +173,9 @@ class Augmenter:
         # Every noise file can be drawn (ANIMAL-SPOT never drew its last one).
         noise = self.noise.load(int(rng.integers(0, self.noise.count)))
         noise = fit_noise(noise, 2 * n_frames, rng)
-        noise = self.compress(self.distort(noise, rng))
+        if self.is_distorting:
+            noise = self.distort(noise, rng)
+        noise = self.compress(noise)
         return fit_noise(noise, n_frames, rng)
 
 

@@ -1,9 +1,10 @@
 """The spectrogram front end: pure, batched torch functions and the ``Frontend`` that composes them.
 
 Order (ANIMAL-SPOT §2): pre-emphasis → STFT power → [augment] → frequency compression → [noise
-mix] → dB → normalise → pad/crop. Shapes: waveforms ``(..., n_samples)``, spectrograms
-``(..., n_freq, n_frames)``. ``Frontend.power`` stops before augmentation (the cached stage),
-``Frontend.finish`` does the rest.
+mix] → dB → normalise → pad/crop. Normalisation is ANIMAL-SPOT's absolute 0/1-dB scale, min-max,
+or one of two that a recorder's gain does not change: PCEN and per-window row medians.
+Shapes: waveforms ``(..., n_samples)``, spectrograms ``(..., n_freq, n_frames)``.
+``Frontend.power`` stops before augmentation (the cached stage), ``Frontend.finish`` does the rest.
 """
 
 from __future__ import annotations
@@ -159,6 +160,70 @@ def normalize_min_max(x: torch.Tensor) -> torch.Tensor:
     return torch.where(peak > 0, shifted / torch.where(peak > 0, peak, 1), shifted)
 
 
+def normalize_per_window(db: torch.Tensor, scale_db: float = 20.0) -> torch.Tensor:
+    """Each frequency row minus its median over the window's frames, in units of ``scale_db``.
+
+    A constant gain (or a stationary colouring of the background, as from another recorder
+    or site) shifts a row's dB values and its median alike, so the output does not change.
+    """
+    return (db - db.median(-1, keepdim=True).values) / scale_db
+
+
+def pcen_smoothing(time_constant_s: float, frames_per_s: float) -> float:
+    """The one-pole smoother's coefficient for a time constant (librosa's formula)."""
+    t_frames = time_constant_s * frames_per_s
+    return (math.sqrt(1 + 4 * t_frames**2) - 1) / (2 * t_frames**2)
+
+
+@functools.lru_cache(maxsize=16)
+def _smoother_weights(n: int, smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
+    # M[t] = (1−s)^(t+1)·M[−1] + Σ_{k≤t} s(1−s)^(t−k)·E[k]: one matmul instead of a frame loop.
+    t = torch.arange(n, dtype=torch.float64)
+    lag = t[:, None] - t[None, :]
+    weights = torch.where(lag >= 0, smoothing * (1 - smoothing) ** lag.clamp(min=0), 0.0)
+    return weights.T.float(), ((1 - smoothing) ** (t + 1)).float()
+
+
+PCEN_CHUNK_FRAMES = 256  # bounds the smoother's matrix for long blocks (--fast)
+
+
+def smooth_energy(energy: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """One-pole smoothing along time, started from each row's median: ``(..., F, T)``.
+
+    Starting from the median rather than the first frame (librosa) keeps a window that opens
+    on a call from dividing the call by itself; it is also unchanged by a constant gain.
+    """
+    state = energy.median(-1).values
+    out = []
+    for begin in range(0, energy.shape[-1], PCEN_CHUNK_FRAMES):
+        chunk = energy[..., begin : begin + PCEN_CHUNK_FRAMES]
+        weights, decay = _smoother_weights(chunk.shape[-1], smoothing)
+        smoothed = chunk @ weights.to(chunk) + state[..., None] * decay.to(chunk)
+        out.append(smoothed)
+        state = smoothed[..., -1]
+    return torch.cat(out, dim=-1)
+
+
+def pcen(
+    energy: torch.Tensor,
+    smoothing: float,
+    *,
+    gain: float = 0.98,
+    bias: float = 2.0,
+    power: float = 0.5,
+    eps: float = 1e-10,
+) -> torch.Tensor:
+    """Per-channel energy normalisation (Wang et al. 2017): ``(..., F, T) → (..., F, T)``.
+
+    (E / (eps + M)^gain + bias)^power − bias^power with M the smoothed energy: the automatic
+    gain control divides out the background level of each row, so a gain g changes the output
+    only by a factor near g^(1 − gain).
+    """
+    smoothed = smooth_energy(energy, smoothing)
+    controlled = energy / (eps + smoothed) ** gain
+    return (controlled + bias) ** power - bias**power
+
+
 def fit_frames(x: torch.Tensor, n_frames: int, offset: int | None = None) -> torch.Tensor:
     """Crop or zero-pad the time axis to ``n_frames``: ``(..., F, T) → (..., F, n_frames)``.
 
@@ -205,13 +270,34 @@ class Frontend:
         return compress(power, self.config, self.sample_rate_hz)
 
     def normalize(self, compressed: torch.Tensor) -> torch.Tensor:
-        """dB and normalisation of a compressed spectrogram (MFCCs skip the dB step)."""
-        if self.config.freq_compression == "mfcc":
-            return normalize_min_max(compressed) if self.config.min_max_norm else compressed
-        db = to_db(compressed, self.config.min_level_db)
-        if self.config.min_max_norm:
-            return normalize_min_max(db)
-        return normalize_db(db, self.config.ref_level_db, self.config.min_level_db)
+        """dB and normalisation of a compressed spectrogram ``(..., F, T)``, per window.
+
+        MFCCs skip the dB step (``per_window`` is then cepstral mean normalisation).
+        """
+        cfg = self.config
+        if cfg.norm == "pcen":
+            smoothing = pcen_smoothing(
+                cfg.pcen_time_constant_s, self.sample_rate_hz / cfg.hop_length
+            )
+            return pcen(
+                compressed,
+                smoothing,
+                gain=cfg.pcen_gain,
+                bias=cfg.pcen_bias,
+                power=cfg.pcen_power,
+                eps=cfg.pcen_eps,
+            )
+        if cfg.freq_compression == "mfcc":
+            values = compressed
+        else:
+            values = to_db(compressed, cfg.min_level_db)
+        if cfg.norm == "min_max":
+            return normalize_min_max(values)
+        if cfg.norm == "per_window":
+            return normalize_per_window(values, cfg.per_window_scale_db)
+        if cfg.freq_compression == "mfcc":
+            return values
+        return normalize_db(values, cfg.ref_level_db, cfg.min_level_db)
 
     def finish(self, power: torch.Tensor) -> torch.Tensor:
         """Power STFT → compressed, dB, normalised spectrogram (no pad/crop)."""
