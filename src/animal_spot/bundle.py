@@ -88,8 +88,13 @@ def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -
             path=source,
             fix="upgrade animal-spot",
         )
+    values = dict(content["config"])
+    # Files written before normalisation was a choice used ANIMAL-SPOT's 0/1-dB scale.
+    spectrogram = dict(values.get("spectrogram", {}))
+    spectrogram.setdefault("normalization", "db")
+    values["spectrogram"] = spectrogram
     try:
-        config = experiment_from_dict(content["config"], where=str(source))
+        config = experiment_from_dict(values, where=str(source))
     except BadConfig as err:
         raise BadModel(f"its config cannot be read ({err})", path=source) from None
     # Weights come from the file itself, never again from a pretrained source.

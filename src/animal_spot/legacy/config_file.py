@@ -123,6 +123,8 @@ def read_legacy_config(path: str | Path, kind: Kind | None = None) -> LegacyConf
         # (a `false` value is dropped with every other false flag, so absence means resume).
         scratch = pairs.get("start_from_scratch") == "true"
         changes["train"] = {"resume": "false" if scratch else "true"}
+        # ANIMAL-SPOT's 0/1-dB scale (min-max with its flag), whatever our default is.
+        changes["spectrogram"] = {"normalization": "db"}
     if kind == "predict":
         # predict.py normalises with min-max only when the flag is set: absent means off here,
         # not "unknown" (a .pk does not store it).

@@ -269,7 +269,10 @@ def config_from_data_opts(
     return (
         AudioConfig(sample_rate_hz=int(values["audio"]["sample_rate_hz"])),
         SpectrogramConfig(
-            **spectrogram, sequence_len_ms=float(sequence_len_ms), min_max_norm=bool(min_max_norm)
+            **spectrogram,
+            sequence_len_ms=float(sequence_len_ms),
+            min_max_norm=bool(min_max_norm),
+            normalization="db",  # ANIMAL-SPOT's, whatever our default is
         ),
     )
 
