@@ -138,6 +138,7 @@ def summarise(result: TrainResult, limit: float, wall_s: float, *, cold: bool) -
             if key.startswith("per_class_accuracy/")
         },
         "best_epoch": result.metrics["best_epoch"],
+        "test_epoch": result.metrics.get("test_epoch"),
         "epochs_run": result.metrics["epochs_run"],
         "best_val_accuracy": result.metrics["best_val_accuracy"],
         "model_only_limit_clips_per_s": limit,
@@ -163,7 +164,7 @@ def report_lines(name: str, figures: dict[str, Any]) -> list[str]:
     return [
         f"{name}: test balanced accuracy {figures['test_balanced_accuracy']:.3f} "
         f"(accuracy {figures['test_accuracy']:.3f}, macro F1 {figures['test_macro_f1']:.3f}); "
-        f"best epoch {figures['best_epoch']} of {figures['epochs_run']}, "
+        f"weights of epoch {figures['test_epoch']} (the best) of {figures['epochs_run']}, "
         f"{figures['train_wall_s']:.0f} s",
         f"  per class: {per_class}",
         f"  train clips/s: first epoch ({figures['first_epoch_cache']} cache) "

@@ -220,3 +220,103 @@ def test_audit_verb_reaudits_a_prepared_folder_and_keeps_what_prepare_recorded(t
     audit = json.loads((tmp_path / "out" / "audit.json").read_text())
     assert len(audit["cross_split_duplicates"]) == 1
     assert [Path(s["path"]).name for s in audit["skipped_files"]] == ["broken.wav"]
+
+
+def write_raven_recordings(root: Path, rate_hz: int = 8000) -> list[tuple[float, float]]:
+    """Two 40 s recordings, a 0.3 s 2 kHz tone every 5 s with its box, two call-free ones."""
+    from animal_spot.annotations.event import Event
+    from animal_spot.annotations.raven import write_table
+    from tests.conftest import write_wav
+
+    starts = [2.0 + 5.0 * i for i in range(7)]
+    calls = [(s, 0.3, 2000.0) for s in starts]
+    for seed, stem in enumerate(("site_a", "site_b")):
+        write_wav(
+            root / "audio" / f"{stem}.wav", 40.0, sample_rate_hz=rate_hz, calls=calls, seed=seed
+        )
+        events = [Event(s, s + 0.3, "tone", low_hz=1800.0, high_hz=2200.0) for s in starts]
+        write_table(events, root / "raven" / f"{stem}.Table.1.selections.txt")
+    for seed, stem in enumerate(("quiet1", "quiet2"), start=2):
+        write_wav(root / "background" / f"{stem}.wav", 30.0, sample_rate_hz=rate_hz, seed=seed)
+    (root / "background" / "broken.wav").write_bytes(b"")
+    return [(s, s + 0.3) for s in starts]
+
+
+def test_prepare_raven_with_background_and_crops_counts_every_clip_and_suggests_a_config(
+    tmp_path,
+):
+    boxes = write_raven_recordings(tmp_path)
+    out = tmp_path / "out"
+    result = run_cli(
+        "prepare", "--raven_dir", tmp_path / "raven", "--audio_dir", tmp_path / "audio",
+        "--background_dir", tmp_path / "background", "--crops_per_selection", "3",
+        "--noise_per_selection", "1", "--window_s", "1", "--margin_s", "0.5", "--out", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [r for s in ("train", "val", "test") for r in read_rows(out / f"{s}.csv")]
+    by_kind: dict[str, int] = {}
+    for row in rows:
+        kind = "background" if "background" in row["path"] else row["label"]
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    # 14 selections × 3 crops, 14 noise clips between them, ⌈14 / 3 files⌉ = 5 per quiet file.
+    assert by_kind == {"tone": 42, "noise": 14, "background": 10}
+    for row in rows:
+        if row["label"] == "noise" and "background" not in row["path"]:
+            start, end = float(row["start_s"]), float(row["end_s"])
+            assert all(end <= a - 0.5 + 1e-6 or start >= b + 0.5 - 1e-6 for a, b in boxes)
+    groups = split_groups(out)
+    assert_disjoint(groups)
+    assert set().union(*groups.values()) == {"site_a", "site_b", "quiet1", "quiet2"}
+    assert result.stdout.count("broken.wav") == 1
+    assert f"wrote {out / 'suggested.toml'}" in result.stdout
+    from animal_spot.config import load_toml
+
+    config = load_toml(out / "suggested.toml")
+    assert config.audio.sample_rate_hz == 8000  # 2.5 × fmax ≈ 6 kHz: no lower common rate fits
+    assert 1500 <= config.spectrogram.fmin_hz < 1800 and 2200 < config.spectrogram.fmax_hz <= 2600
+    assert config.spectrogram.sequence_len_ms == 400  # 1.25 × 0.3 s, rounded up to 50 ms
+
+
+def test_crops_per_selection_without_raven_tables_exits_2_with_one_line(tmp_path):
+    result = run_cli(
+        "prepare", "--clips_dir", tmp_path, "--crops_per_selection", "3", "--out", tmp_path / "o"
+    )
+    assert result.returncode == 2
+    assert "--raven_dir" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_narw_prepare_with_background_and_crops_keeps_noise_off_every_box(tmp_path, shared_data):
+    narw = shared_data / "narw_upcalls"
+    result = run_cli(
+        "prepare", "--raven_dir", narw / "raven", "--audio_dir", narw / "narw",
+        "--background_dir", narw / "background", "--background_clips", "10",
+        "--crops_per_selection", "3", "--noise_per_selection", "2", "--window_s", "2",
+        "--margin_s", "1", "--out", tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [r for s in ("train", "val", "test") for r in read_rows(tmp_path / f"{s}.csv")]
+    background = [r for r in rows if Path(r["path"]).parent.name == "background"]
+    calls = [r for r in rows if r["label"] == "upcall"]
+    noise = [r for r in rows if r["label"] == "noise" and r not in background]
+    assert len(calls) == 3 * 53 and len(noise) == 2 * 53 and len(background) == 3 * 10
+    assert {r["label"] for r in background} == {"noise"}
+    assert all(float(r["end_s"]) - float(r["start_s"]) == pytest.approx(2.0) for r in rows)
+    from animal_spot.annotations.raven import read_table
+
+    boxes = {
+        table.name.split(".")[0]: read_table(table) for table in (narw / "raven").glob("*.txt")
+    }
+    for row in noise:
+        start, end = float(row["start_s"]), float(row["end_s"])
+        assert all(
+            end <= e.start_s - 1 + 1e-6 or start >= e.end_s + 1 - 1e-6 for e in boxes[row["group"]]
+        )
+    for row in calls:  # every crop holds a whole up-call, or lies inside one longer than 2 s
+        start, end = float(row["start_s"]), float(row["end_s"])
+        assert any(
+            (start <= e.start_s and e.end_s <= end) or (e.start_s <= start and end <= e.end_s)
+            for e in boxes[row["group"]]
+        )
+    assert_disjoint(split_groups(tmp_path))
+    suggested = (tmp_path / "suggested.toml").read_text()
+    assert "sample_rate_hz = 1000" in suggested and "53 boxes" in suggested

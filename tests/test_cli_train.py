@@ -173,3 +173,59 @@ def test_a_bad_value_exits_2_with_one_line(tmp_path, prepared_dir, capsys, flags
     assert len(err) == 1, err
     assert err[0].startswith("animal-spot train: ")
     assert expected in err[0]
+
+
+def test_train_with_fmax_above_nyquist_exits_2_before_making_a_run_folder(tmp_path, prepared_dir):
+    runs = tmp_path / "runs"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "animal_spot", "train", "--data_dir", prepared_dir,
+            "--model_dir", runs, "--sr", "2000", "--fmax", "1500",
+        ],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "fmax_hz 1500 lies above the Nyquist frequency 1000 Hz" in lines[0]
+    assert not runs.exists()
+
+
+def test_prepare_suggests_a_config_that_train_runs_and_a_misfit_one_warns(tmp_path):
+    from tests.test_cli_prepare import write_raven_recordings
+
+    write_raven_recordings(tmp_path)
+    out = tmp_path / "prepared"
+    env = subprocess_env(tmp_path)
+    prepared = subprocess.run(
+        [
+            sys.executable, "-m", "animal_spot", "prepare", "--raven_dir", tmp_path / "raven",
+            "--audio_dir", tmp_path / "audio", "--background_dir", tmp_path / "background",
+            "--noise_per_selection", "1", "--window_s", "1", "--margin_s", "0.5", "--out", out,
+        ],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert prepared.returncode == 0, prepared.stderr
+    suggested = out / "suggested.toml"
+    assert f"train --config {suggested}" in prepared.stdout
+    base = [
+        sys.executable, "-m", "animal_spot", "train", "--config", suggested, "--data_dir", out,
+        "--model_dir", tmp_path / "runs", "--max_train_epochs", "1", "--batch_size", "8",
+    ]  # fmt: skip
+    done = subprocess.run(
+        [*base, "--run_name", "fitted"], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "WARNING" not in done.stderr  # the suggestion suits the data it came from
+    run_config = load_toml(tmp_path / "runs" / "fitted" / "config.toml")
+    assert run_config.spectrogram == load_toml(suggested).spectrogram
+    assert "weights of epoch 0" in done.stdout
+    # 44.1 kHz and fmax 10 kHz over 8 kHz files: two warnings, one line each.
+    misfit = subprocess.run(
+        [*base, "--run_name", "misfit", "--sr", "44100", "--fmax", "10000"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert misfit.returncode == 0, misfit.stderr[-3000:]
+    warnings = [line for line in misfit.stderr.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 2, misfit.stderr
+    assert "above the Nyquist frequency of" in warnings[0] and "--sr 8000" in warnings[1]

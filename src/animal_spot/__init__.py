@@ -7,6 +7,7 @@ The public API, one function per command::
     run = animal_spot.train(animal_spot.load_config("experiment.toml"))
     animal_spot.predict(config)            # config.predict names models and recordings
     animal_spot.evaluate("predictions/", "reference_tables/")
+    animal_spot.mine("runs/x/model.pt", "quiet_nights/", "data/")  # false positives → train
     bundle = animal_spot.load_model("runs/x/model.pt")
 
 Names are imported on first use, so ``import animal_spot`` (and ``animal-spot --help``) stays
@@ -26,6 +27,7 @@ _EXPORTS = {
     "audit_folder": "animal_spot.data.prepare",
     "train": "animal_spot.training.fit",
     "predict": "animal_spot.prediction.api",
+    "mine": "animal_spot.data.mining",
     "evaluate": "animal_spot.evaluation",
     "export": "animal_spot.export",
     "load_model": "animal_spot.bundle",

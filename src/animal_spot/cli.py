@@ -38,6 +38,13 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--noise_per_selection", type=float, default=0.0)
     source.add_argument("--margin_s", type=float, default=1.0, help="noise clips keep this away")
     source.add_argument("--window_s", type=float, default=1.0, help="shortest clip from a table")
+    source.add_argument(
+        "--crops_per_selection", type=int, default=1, help="K > 1: K shifted crops per selection"
+    )
+    source.add_argument("--background_dir", type=Path, help="call-free recordings → noise clips")
+    source.add_argument(
+        "--background_clips", type=int, help="per recording (default: selections ÷ recordings)"
+    )
     p.add_argument("--split", type=_fractions, default=(0.7, 0.15, 0.15))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no_merge", action="store_true", help="keep groups that share audio apart")
@@ -67,9 +74,13 @@ def run_prepare(args: argparse.Namespace) -> int:
         window_s=args.window_s,
         noise_per_selection=args.noise_per_selection,
         margin_s=args.margin_s,
+        crops_per_selection=args.crops_per_selection,
+        background_dir=args.background_dir,
+        background_clips=args.background_clips,
     )
     print(result.format_text())
     print(f"wrote {result.out_dir}/train.csv, val.csv, test.csv and audit.json")
+    print(f"wrote {result.suggested_config} (use: train --config {result.suggested_config})")
     return 0
 
 
@@ -106,7 +117,9 @@ def run_train(args: argparse.Namespace) -> int:
     if test:
         print(
             f"test accuracy {test.get('accuracy', float('nan')):.4f}, mean per-class accuracy "
-            f"{test.get('mean_per_class_accuracy', float('nan')):.4f}"
+            f"{test.get('mean_per_class_accuracy', float('nan')):.4f} (weights of epoch "
+            f"{result.metrics.get('test_epoch')} counted from 0, the best on validation; "
+            f"{result.metrics.get('epochs_run')} epochs run)"
         )
     print(f"wrote {result.model_path}")
     return 0
@@ -136,6 +149,13 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iou", type=float, default=0.3, help="smallest time IoU of a match")
     p.add_argument("--onset_tolerance_s", type=float, help="also match onsets this close")
     p.add_argument("--class_agnostic", action="store_true", help="any label matches any label")
+    p.add_argument(
+        "--background",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="call-free recordings or their predicted tables (files or folders): all FP",
+    )
     p.add_argument("--target_precision", type=float, help="per class: lowest threshold reaching it")
     p.add_argument("--write_thresholds", type=Path, metavar="MODEL_PT", help="store them here")
     p.add_argument("--duration_s", type=float, help="total audio duration, for FP per hour")
@@ -175,7 +195,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if args.legacy or args.config is not None:
         return run_legacy_evaluate(args)
-    if args.references is None:
+    if args.references is None and args.background is None:
         raise BadConfig("no reference tables given", fix="pass --references DIR_or_table")
     result = evaluate(
         args.predictions,
@@ -195,6 +215,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         min_duration_s=args.min_duration_s,
         max_gap_s=args.max_gap_s,
         event_span=args.event_span,
+        background=args.background,
     )
     print(result.format_text())
     print(f"wrote {', '.join(str(path) for path in result.files)}")
@@ -257,7 +278,51 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-VERBS = (add_prepare, add_audit, add_train, add_demo, add_evaluate, add_export, add_predict)
+def add_mine(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("mine", help="a model's false positives on target-free audio → train.csv")
+    p.add_argument("--model_path", type=Path, required=True, help="the current model.pt")
+    p.add_argument(
+        "--input_file", type=Path, nargs="+", required=True, help="target-free recordings/folders"
+    )
+    p.add_argument("--data_dir", type=Path, required=True, help="folder written by prepare")
+    p.add_argument("--references", type=Path, help="Raven table or folder: mine away from them")
+    p.add_argument("--margin_s", type=float, default=1.0, help="kept from references (1.0)")
+    p.add_argument("--threshold", type=float, help="score threshold (default: the model's)")
+    p.add_argument("--hop", type=float, help="window hop in seconds (default: the model's)")
+    p.add_argument("--max_per_recording", type=int, default=20, help="best clips per file (20)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.set_defaults(run=run_mine)
+
+
+def run_mine(args: argparse.Namespace) -> int:
+    from .data.mining import mine
+
+    result = mine(
+        args.model_path,
+        args.input_file,
+        args.data_dir,
+        references=args.references,
+        margin_s=args.margin_s,
+        threshold=args.threshold,
+        hop_s=args.hop,
+        max_per_recording=args.max_per_recording,
+        device=args.device,
+        progress=True,
+    )
+    print(result.summary())
+    return 0
+
+
+VERBS = (
+    add_prepare,
+    add_audit,
+    add_train,
+    add_demo,
+    add_evaluate,
+    add_export,
+    add_predict,
+    add_mine,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -91,7 +91,8 @@ def run_demo(out: str | Path, *, quick: bool = False) -> Iterator[str]:
     yield (
         f"trained ResNet-18: test accuracy {test.get('accuracy', float('nan')):.3f}, "
         "mean per-class "
-        f"accuracy {test.get('mean_per_class_accuracy', float('nan')):.3f}"
+        f"accuracy {test.get('mean_per_class_accuracy', float('nan')):.3f} (weights of epoch "
+        f"{trained.metrics.get('test_epoch')} counted from 0, the best on validation)"
     )
     yield f"wrote {trained.model_path} (TensorBoard: tensorboard --logdir {trained.run_dir})"
     yield from predict_and_evaluate(out, trained.model_path, duration_s=60 if quick else 180)

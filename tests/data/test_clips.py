@@ -1,16 +1,12 @@
-"""Clip readers: ANIMAL-SPOT names, class folders, CSV lists and Raven tables with noise."""
+"""Clip readers: ANIMAL-SPOT names, class folders and CSV lists."""
 
 from __future__ import annotations
 
 import csv
-import itertools
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from animal_spot.annotations.event import Event
-from animal_spot.annotations.raven import read_table, write_table
 from animal_spot.data.clips import (
     ClipName,
     format_clip_name,
@@ -19,7 +15,6 @@ from animal_spot.data.clips import (
     read_clips_dir,
     read_convention_folder,
     read_csv,
-    read_raven,
 )
 from animal_spot.data.manifest import Clip
 from animal_spot.errors import BadData, BadTable
@@ -150,88 +145,3 @@ def test_a_csv_list_is_read_with_paths_relative_to_its_folder(tmp_path):
         BadTable, match=r"did you mean 'species'.*columns found: file, species, site"
     ):
         read_csv(listing, "file", "specie")
-
-
-def recording_with_table(folder: Path, stem: str, duration_s: float, events: list[Event]) -> Path:
-    write_wav(folder / "audio" / f"{stem}.wav", duration_s, sample_rate_hz=RATE_HZ)
-    return write_table(events, folder / "raven" / f"{stem}.Table.1.selections.txt")
-
-
-def test_raven_calls_are_widened_to_the_window_and_shifted_inside_the_recording(tmp_path):
-    events = [Event(0.1, 0.3, "call"), Event(5.0, 5.5, "call"), Event(9.0, 12.0, "song")]
-    recording_with_table(tmp_path, "rec", 10.0, events)
-    write_wav(tmp_path / "audio" / "untabled.wav", 1.0, sample_rate_hz=RATE_HZ)
-    write_table([], tmp_path / "raven" / "lost.Table.1.selections.txt")
-    clips, problems = read_raven(tmp_path / "raven", tmp_path / "audio", window_s=2.0)
-    assert [(c.label, c.group, c.start_s, c.end_s) for c in clips] == [
-        ("call", "rec", 0.0, 2.0),
-        ("call", "rec", 4.25, 6.25),
-        ("song", "rec", 7.0, 10.0),
-    ]
-    assert sorted((p.path.name, p.reason.split(";")[0]) for p in problems) == [
-        ("lost.Table.1.selections.txt", "no recording of this name"),
-        ("untabled.wav", "no selection table of this name"),
-    ]
-
-
-def test_raven_noise_clips_keep_the_margin_do_not_overlap_and_follow_the_seed(tmp_path):
-    events = [Event(3.0, 3.5, "call"), Event(20.0, 21.0, "call")]
-    recording_with_table(tmp_path, "rec", 30.0, events)
-    kwargs = dict(window_s=1.0, noise_per_selection=3, margin_s=2.0, noise_label="bg")
-    clips, problems = read_raven(tmp_path / "raven", tmp_path / "audio", seed=4, **kwargs)
-    noise = [c for c in clips if c.label == "bg"]
-    assert len(noise) == 6
-    assert not problems
-    for clip in noise:
-        assert clip.end_s - clip.start_s == pytest.approx(1.0)
-        assert clip.start_s >= 0
-        assert clip.end_s <= 30.0
-        assert all(
-            clip.end_s <= e.start_s - 2.0 + 1e-6 or clip.start_s >= e.end_s + 2.0 - 1e-6
-            for e in events
-        )
-    assert all(a.end_s <= b.start_s + 1e-6 for a, b in itertools.pairwise(noise))
-    again = read_raven(tmp_path / "raven", tmp_path / "audio", seed=4, **kwargs).clips
-    other = read_raven(tmp_path / "raven", tmp_path / "audio", seed=5, **kwargs).clips
-    assert again == clips
-    assert other != clips
-
-
-def test_raven_noise_overlaps_only_when_the_gaps_are_too_short_and_is_missing_without_room(
-    tmp_path,
-):
-    recording_with_table(tmp_path / "a", "tight", 6.0, [Event(2.5, 3.5, "call")])
-    clips, problems = read_raven(
-        tmp_path / "a" / "raven", tmp_path / "a" / "audio", window_s=1.0, noise_per_selection=4
-    )
-    noise = [c for c in clips if c.label == "noise"]
-    assert len(noise) == 4
-    assert not problems
-    assert all(c.end_s <= 1.5 + 1e-6 or c.start_s >= 4.5 - 1e-6 for c in noise)
-    recording_with_table(tmp_path / "b", "full", 3.0, [Event(1.0, 2.0, "call")])
-    clips, problems = read_raven(
-        tmp_path / "b" / "raven", tmp_path / "b" / "audio", window_s=1.0, noise_per_selection=1
-    )
-    assert [c.label for c in clips] == ["call"]
-    assert [p.reason for p in problems] == ["room for 0 of 1 noise clips"]
-
-
-def test_raven_clips_of_the_real_recordings_count_53_calls_and_k_times_53_noise(shared_data):
-    folder = shared_data / "narw_upcalls"
-    clips, problems = read_raven(
-        folder / "raven", folder / "narw", window_s=2.0, noise_per_selection=2, margin_s=1.0
-    )
-    assert not problems
-    assert Counter(c.label for c in clips) == {"upcall": 53, "noise": 106}
-    selections = {
-        stem: read_table(next((folder / "raven").glob(f"{stem}.*")))
-        for stem in {c.group for c in clips}
-    }
-    for clip in clips:
-        assert clip.end_s - clip.start_s >= 2.0 - 1e-6
-        assert clip.start_s >= 0
-        if clip.label == "noise":
-            assert all(
-                clip.end_s <= e.start_s - 1.0 + 1e-6 or clip.start_s >= e.end_s + 1.0 - 1e-6
-                for e in selections[clip.group]
-            )

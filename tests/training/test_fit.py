@@ -80,6 +80,9 @@ def test_metrics_json_holds_the_test_figures_of_the_best_epoch(trained):
     assert saved["classes"] == sorted(CALLS)
     assert saved["epochs_run"] == 8
     assert 0 <= saved["best_epoch"] < 8
+    # The test figures are the best epoch's weights, and say so (not the last epoch).
+    assert saved["test_epoch"] == saved["best_epoch"] == saved["test"]["epoch"]
+    assert scalars(trained.run_dir)["test/epoch"] == [saved["best_epoch"]]
     val_accuracy = scalars(trained.run_dir)["val/accuracy"]
     assert saved["best_val_accuracy"] == pytest.approx(max(val_accuracy))
     # the best epoch is the first to reach the maximum (strictly higher only replaces it)

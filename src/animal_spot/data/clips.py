@@ -1,23 +1,17 @@
-"""Clip readers: ANIMAL-SPOT file names, class folders, CSV lists and Raven tables → clips."""
+"""Clip readers: ANIMAL-SPOT file names, class folders and CSV lists → clips (Raven: recordings)."""
 
 from __future__ import annotations
 
 import csv
 import difflib
-import itertools
 import logging
-import math
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-
 from .. import audio
-from ..annotations import raven
-from ..errors import AnimalSpotError, BadConfig, BadData, BadTable
+from ..errors import AnimalSpotError, BadData, BadTable
 from .manifest import Clip
 
 logger = logging.getLogger(__name__)
@@ -120,7 +114,9 @@ def _reason(err: AnimalSpotError) -> str:
     return text.removeprefix(f"{err.path}: ") if err.path else text
 
 
-def _audio_files(root: Path, suffixes: frozenset[str], *, skip_backup: bool) -> list[Path]:
+def _audio_files(
+    root: Path, suffixes: frozenset[str], *, skip_backup: bool, fix: str = _NAME_FIX
+) -> list[Path]:
     if not root.is_dir():
         raise BadData("no such folder", path=root, fix="give the folder that holds the clips")
     files = []
@@ -134,7 +130,7 @@ def _audio_files(root: Path, suffixes: frozenset[str], *, skip_backup: bool) -> 
             files.append(path)
     if not files:
         kinds = ", ".join(sorted(f"*{s}" for s in suffixes))
-        raise BadData(f"no audio files ({kinds}) in the folder", path=root, fix=_NAME_FIX)
+        raise BadData(f"no audio files ({kinds}) in the folder", path=root, fix=fix)
     return sorted(files)
 
 
@@ -282,108 +278,3 @@ def read_csv(
                 group = (row.get(group_column) or "").strip() if group_column else ""
                 clips.append(Clip(path, label, group or path.stem))
     return _finish(clips, problems, csv_path)
-
-
-def _widen(begin_s: float, end_s: float, window_s: float, duration_s: float) -> tuple[float, float]:
-    """At least ``window_s`` around the selection's centre, shifted (not shrunk) to fit."""
-    length_s = max(end_s - begin_s, window_s)
-    if length_s >= duration_s:
-        return 0.0, duration_s
-    start_s = min(max((begin_s + end_s - length_s) / 2, 0.0), duration_s - length_s)
-    return start_s, start_s + length_s
-
-
-def _noise_starts(
-    duration_s: float,
-    selections: list[tuple[float, float]],
-    count: int,
-    window_s: float,
-    margin_s: float,
-    rng: np.random.Generator,
-) -> list[float]:
-    """Starts of ``count`` windows at least ``margin_s`` from every selection, apart if they fit."""
-    gaps, cursor = [], 0.0
-    for begin, end in [*sorted(selections), (duration_s + margin_s, math.inf)]:
-        if begin - margin_s - cursor >= window_s:
-            gaps.append((cursor, begin - margin_s))
-        cursor = max(cursor, end + margin_s)
-    if not gaps or count == 0:
-        return []
-    # Non-overlapping first: pick free slots, then place each gap's windows at random offsets.
-    capacity = np.array([math.floor((b - a) / window_s + 1e-9) for a, b in gaps])
-    picked = rng.choice(capacity.sum(), size=min(count, capacity.sum()), replace=False)
-    which_gap = np.searchsorted(np.cumsum(capacity), picked, side="right")
-    per_gap = np.bincount(which_gap, minlength=len(gaps))
-    starts: list[float] = []
-    for (first, last), n in zip(gaps, per_gap, strict=True):
-        offsets = np.sort(rng.uniform(0.0, max(last - first - n * window_s, 0.0), n))
-        starts += (first + offsets + np.arange(n) * window_s).tolist()
-    # More than fit apart: let the rest overlap, drawn uniformly over every allowed start.
-    room = np.array([b - a - window_s for a, b in gaps])
-    weights = (room + 1e-12) / (room + 1e-12).sum()
-    for index in rng.choice(len(gaps), size=count - len(starts), p=weights):
-        starts.append(gaps[index][0] + rng.uniform(0.0, room[index]))
-    return sorted(starts)
-
-
-def read_raven(
-    raven_dir: str | Path,
-    audio_dir: str | Path,
-    *,
-    annotation_column: str | None = None,
-    window_s: float,
-    noise_per_selection: float = 0,
-    margin_s: float = 1.0,
-    noise_label: str = "noise",
-    seed: int = 0,
-) -> ReadResult:
-    """Clips of the selections in Raven tables, plus noise clips drawn between them.
-
-    Each recording under ``audio_dir`` is matched to its table by name (`raven.match_table`).
-    A call clip spans its selection, widened about its centre to at least ``window_s`` and
-    shifted inside the recording. ``noise_per_selection`` × (selections) noise clips of
-    ``window_s`` per recording come from the stretches at least ``margin_s`` from every
-    selection, apart where they fit, seeded per recording. The group is the recording's stem.
-    Recordings without a table, tables without a recording, unreadable files and selections
-    past the end are reported, not used.
-    """
-    if not (window_s > 0 and noise_per_selection >= 0 and margin_s >= 0):
-        raise BadConfig(
-            f"window_s {window_s}, noise_per_selection {noise_per_selection}, margin_s {margin_s}",
-            fix="window_s must be > 0, noise_per_selection and margin_s ≥ 0",
-        )
-    raven_dir, audio_dir = Path(raven_dir), Path(audio_dir)
-    recordings = _audio_files(audio_dir, AUDIO_SUFFIXES, skip_backup=False)
-    pairs, unpaired = raven.pair_tables(recordings, raven.table_files(raven_dir))
-    problems = [Problem(path, f"{reason}; not used") for path, reason in unpaired]
-    clips: list[Clip] = []
-    for recording, table in pairs.items():
-        try:
-            events = raven.read_table(table, annotation_column)
-            duration_s = audio.info(recording).duration_s
-        except AnimalSpotError as err:
-            problems.append(Problem(Path(err.path or table), _reason(err)))
-            continue
-        n_calls, group = 0, recording.stem
-        for event in sorted(events, key=lambda e: (e.start_s, e.end_s)):
-            if event.start_s >= duration_s or not event.label:
-                why = "has no label" if not event.label else f"begins past the end {duration_s} s"
-                problems.append(Problem(table, f"the selection at {event.start_s} s {why}"))
-                continue
-            start_s, end_s = _widen(event.start_s, event.end_s, window_s, duration_s)
-            clips.append(Clip(recording, event.label, group, round(start_s, 6), round(end_s, 6)))
-            n_calls += 1
-        count = round(noise_per_selection * n_calls)
-        spans = [(event.start_s, event.end_s) for event in events]  # noise keeps off them all
-        rng = np.random.default_rng([seed, zlib.crc32(group.encode())])
-        starts = _noise_starts(duration_s, spans, count, window_s, margin_s, rng)
-        if len(starts) < count:
-            problems.append(Problem(recording, f"room for {len(starts)} of {count} noise clips"))
-        elif any(b - a < window_s - 1e-6 for a, b in itertools.pairwise(starts)):
-            logger.warning(
-                "%s: some noise clips overlap, too little room between selections", recording
-            )
-        for start_s in starts:
-            end_s = start_s + window_s
-            clips.append(Clip(recording, noise_label, group, round(start_s, 6), round(end_s, 6)))
-    return _finish(clips, problems, raven_dir)

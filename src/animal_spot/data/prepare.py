@@ -3,7 +3,7 @@
 Reads one source (convention-named clips, class folders, a CSV, or Raven tables beside long
 recordings), drops what cannot be read (each file reported once), merges groups that share
 audio so that no stretch of tape lands in two splits, splits by group, audits the result and
-writes ``train.csv``, ``val.csv``, ``test.csv`` and ``audit.json``.
+writes ``train.csv``, ``val.csv``, ``test.csv``, ``audit.json`` and a ``suggested.toml``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,12 +23,16 @@ from ..config import DataConfig
 from ..errors import BadConfig
 from ..legacy.splits import has_legacy_split, read_legacy_split
 from .audit import AuditReport, audit, groups_to_merge
-from .clips import Problem, ReadResult, read_clips_dir, read_csv, read_raven
+from .clips import Problem, ReadResult, read_clips_dir, read_csv
 from .fingerprint import clip_key, find_shared_content, fingerprint_clips
 from .manifest import Clip, read_manifest, write_manifest
+from .recordings import read_background, read_raven
 from .splits import SPLITS, merge_groups, split_by_group
+from .suggest import FILE_NAME as SUGGESTION_FILE
+from .suggest import write_suggestion
 
 log = logging.getLogger(__name__)
+NOISE_LABEL = "noise"
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class PrepareResult:
     report: AuditReport
     problems: list[Problem] = field(default_factory=list)
     merged_groups: list[tuple[str, str]] = field(default_factory=list)
+    suggested_config: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +52,9 @@ class PrepareResult:
             "split_sizes": {name: len(clips) for name, clips in self.splits.items()},
             "skipped_files": [{"path": str(p.path), "reason": p.reason} for p in self.problems],
             "merged_groups": [list(pair) for pair in self.merged_groups],
+            "suggested_config": None
+            if self.suggested_config is None
+            else str(self.suggested_config),
         }
 
     def format_text(self) -> str:
@@ -78,9 +87,61 @@ def read_source(
     window_s: float = 1.0,
     noise_per_selection: float = 0,
     margin_s: float = 1.0,
+    crops_per_selection: int = 1,
+    background_dir: str | Path | None = None,
+    background_clips: int | None = None,
     seed: int = 0,
 ) -> ReadResult:
-    """Clips from exactly one source."""
+    """Clips from exactly one source, plus noise clips of call-free recordings if given.
+
+    ``background_dir`` adds ``background_clips`` noise clips of ``window_s`` per recording
+    (None: as many in all as the source has selections, or call clips, spread evenly).
+    """
+    clips, problems = _read_one_source(
+        clips_dir=clips_dir,
+        csv=csv,
+        path_column=path_column,
+        label_column=label_column,
+        group_column=group_column,
+        raven_dir=raven_dir,
+        audio_dir=audio_dir,
+        annotation_column=annotation_column,
+        window_s=window_s,
+        noise_per_selection=noise_per_selection,
+        margin_s=margin_s,
+        crops_per_selection=crops_per_selection,
+        seed=seed,
+    )
+    if background_dir is None:
+        return ReadResult(clips, problems)
+    n_calls = sum(c.label.casefold() != NOISE_LABEL for c in clips)
+    background = read_background(
+        background_dir,
+        window_s=window_s,
+        clips_per_recording=background_clips,
+        total_clips=math.ceil(n_calls / crops_per_selection),
+        noise_label=NOISE_LABEL,
+        seed=seed,
+    )
+    return ReadResult([*clips, *background.clips], [*problems, *background.problems])
+
+
+def _read_one_source(
+    *,
+    clips_dir: str | Path | None,
+    csv: str | Path | None,
+    path_column: str,
+    label_column: str,
+    group_column: str | None,
+    raven_dir: str | Path | None,
+    audio_dir: str | Path | None,
+    annotation_column: str | None,
+    window_s: float,
+    noise_per_selection: float,
+    margin_s: float,
+    crops_per_selection: int,
+    seed: int,
+) -> ReadResult:
     given = [
         name
         for name, value in (("--clips_dir", clips_dir), ("--csv", csv), ("--raven_dir", raven_dir))
@@ -90,6 +151,11 @@ def read_source(
         raise BadConfig(
             f"give exactly one source, not {len(given)} ({', '.join(given) or 'none'})",
             fix="use --clips_dir DIR, --csv FILE, or --raven_dir DIR --audio_dir DIR",
+        )
+    if crops_per_selection != 1 and raven_dir is None:
+        raise BadConfig(
+            f"--crops_per_selection {crops_per_selection} needs Raven tables",
+            fix="use it with --raven_dir DIR --audio_dir DIR",
         )
     if clips_dir is not None:
         return read_clips_dir(clips_dir)
@@ -104,6 +170,8 @@ def read_source(
         window_s=window_s,
         noise_per_selection=noise_per_selection,
         margin_s=margin_s,
+        noise_label=NOISE_LABEL,
+        crops_per_selection=crops_per_selection,
         seed=seed,
     )
 
@@ -158,7 +226,11 @@ def prepare(
     workers: int = 1,
     **source: Any,
 ) -> PrepareResult:
-    """Read one source (see ``read_source``), split it without leaks, audit it, write it."""
+    """Read one source (see ``read_source``), split it without leaks, audit it, write it.
+
+    Besides the manifests and ``audit.json``, ``suggested.toml`` holds a front end fitted to
+    the data (see `suggest`).
+    """
     clips, problems = read_source(seed=seed, **source)
     splits, report, dropped, merges = split_and_audit(
         clips,
@@ -168,7 +240,15 @@ def prepare(
         drop_silent=drop_silent,
         workers=workers,
     )
-    result = PrepareResult(Path(out_dir), splits, report, [*problems, *dropped], merges)
+    out_dir = Path(out_dir)
+    suggested = write_suggestion(
+        [c for part in splits.values() for c in part],
+        out_dir / SUGGESTION_FILE,
+        raven_dir=source.get("raven_dir"),
+        annotation_column=source.get("annotation_column"),
+        window_s=source.get("window_s", 1.0),
+    )
+    result = PrepareResult(out_dir, splits, report, [*problems, *dropped], merges, suggested)
     return write_prepared(result)
 
 

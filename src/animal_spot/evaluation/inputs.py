@@ -8,8 +8,8 @@ Predicted tables find their reference table with `raven.match_table`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..annotations import raven
@@ -24,6 +24,7 @@ _TABLE_SUFFIXES = re.compile(
     re.IGNORECASE,
 )
 SCORES_SUFFIX = ".scores.csv"
+NO_REFERENCE = "no reference table of this recording"
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".aif", ".aiff", ".mp3", ".w64"})
 
 
@@ -40,12 +41,13 @@ class Recording:
 
     name: str
     references: list[Event]
-    reference_table: Path
+    reference_table: Path | None  # None: a call-free (background) recording
     predictions: list[Event] | None = None
     prediction_table: Path | None = None
     track: ScoreTrack | None = None
     duration_s: float | None = None
     duration_source: str = "unknown"
+    is_background: bool = False
 
 
 def _tables(source: Path, what: str) -> list[Path]:
@@ -94,17 +96,67 @@ def _audio_durations(audio_dir: Path) -> dict[str, float]:
     }
 
 
+@dataclass(frozen=True)
+class Background:
+    """Recordings known to hold no target: names (casefolded), header durations, tables."""
+
+    names: frozenset[str] = frozenset()
+    durations_s: dict[str, float] = field(default_factory=dict)
+    tables: dict[str, Path] = field(default_factory=dict)
+
+
+def read_background(paths: Sequence[str | Path]) -> Background:
+    """Call-free recordings from audio files, predicted tables, or folders of either.
+
+    An audio file names its recording and its header gives the duration; a table names the
+    recording it belongs to (`recording_name`) and holds that recording's predictions.
+
+    Raises:
+        BadTable: a path does not exist, or a folder holds neither audio nor tables.
+    """
+    from ..audio import info  # soundfile only where headers are wanted
+
+    durations: dict[str, float] = {}
+    tables: dict[str, Path] = {}
+    for source in map(Path, paths):
+        if source.is_dir():
+            files = sorted(p for p in source.rglob("*") if p.is_file())
+        elif source.is_file():
+            files = [source]
+        else:
+            raise BadTable("no such background recording, table or folder", path=source)
+        found = 0
+        for path in files:
+            if path.suffix.casefold() in AUDIO_SUFFIXES:
+                durations[path.stem.casefold()] = info(path).duration_s
+            elif path.suffix.casefold() == ".txt" and path.name != COMBINED_TABLE:
+                tables.setdefault(recording_name(path).casefold(), path)
+            else:
+                continue
+            found += 1
+        if not found:
+            raise BadTable(
+                "no recordings or predicted tables (*.txt) here",
+                path=source,
+                fix="give the call-free recordings or the tables predict wrote for them",
+            )
+    return Background(frozenset({*durations, *tables}), durations, tables)
+
+
 def pair_recordings(
-    references: str | Path,
+    references: str | Path | None,
     predictions: str | Path | None = None,
     *,
     scores: str | Path | None = None,
     annotation_column: str | None = None,
+    background: Background | None = None,
 ) -> tuple[list[Recording], list[tuple[str, str]]]:
     """Read and pair every recording's tables (and window scores) by recording name.
 
     Each predicted table (or, without predictions, each score track) is matched to a reference
-    table; a single predicted table and a single reference table always pair.
+    table; a single predicted table and a single reference table always pair. Where none
+    matches and the recording is in ``background``, it is paired with no reference events
+    (a reference table, where one exists, wins).
 
     Returns:
         The paired recordings, by name, and ``(file, reason)`` of every file left unpaired.
@@ -112,10 +164,12 @@ def pair_recordings(
     Raises:
         BadTable: a path is missing or a table cannot be read.
     """
-    reference_tables = _tables(Path(references), "reference")
+    background = background or Background()
+    reference_tables = _tables(Path(references), "reference") if references is not None else []
     tracks = _tracks_by_name(Path(scores)) if scores is not None else {}
     unpaired: list[tuple[str, str]] = []
     pairs: dict[Path, tuple[str, Path | None]] = {}  # reference table → (name, predicted table)
+    quiet: dict[str, tuple[str, Path | None]] = {}  # background name → (name, predicted table)
     if predictions is not None:
         predicted_tables = _tables(Path(predictions), "predicted")
         if len(predicted_tables) == 1 and len(reference_tables) == 1:
@@ -125,8 +179,10 @@ def pair_recordings(
         for table in predicted_tables:
             name = recording_name(table)
             match = raven.match_table(f"{name}.wav", reference_tables)
-            if match is None:
-                unpaired.append((str(table), "no reference table of this recording"))
+            if match is None and name.casefold() in background.names:
+                quiet.setdefault(name.casefold(), (name, table))
+            elif match is None:
+                unpaired.append((str(table), NO_REFERENCE))
             elif match in pairs:
                 unpaired.append((str(table), f"{match.name} is already paired"))
             else:
@@ -135,24 +191,40 @@ def pair_recordings(
         names = sorted({Path(track.file).stem for track in tracks.values()})
         for name in names:
             match = raven.match_table(f"{name}.wav", reference_tables)
-            if match is None:
+            if match is None and name.casefold() in background.names:
+                quiet.setdefault(name.casefold(), (name, None))
+            elif match is None:
                 unpaired.append((name, "window scores without a reference table"))
             elif match not in pairs:
                 pairs[match] = (name, None)
+    paired = {name.casefold() for name, _ in pairs.values()}
+    for key, table in sorted(background.tables.items()):
+        if key not in paired:
+            quiet.setdefault(key, (recording_name(table), table))
+    unpaired += [
+        (key, "background recording without predictions")
+        for key in sorted(background.names - set(quiet) - paired)
+    ]
     unpaired += [
         (str(t), "no predictions for this reference table")
         for t in reference_tables
         if t not in pairs
     ]
+    found: list[tuple[str, Path | None, list[Event], Path | None]] = [
+        (name, predicted, raven.read_table(reference, annotation_column), reference)
+        for reference, (name, predicted) in pairs.items()
+    ]
+    found += [(name, predicted, [], None) for name, predicted in quiet.values()]
     recordings = []
-    for reference, (name, predicted) in sorted(pairs.items(), key=lambda item: item[1][0]):
+    for name, predicted, references_read, reference in sorted(found, key=lambda item: item[0]):
         recording = Recording(
             name=name,
-            references=raven.read_table(reference, annotation_column),
+            references=references_read,
             reference_table=reference,
             prediction_table=predicted,
             predictions=None if predicted is None else raven.read_table(predicted),
             track=tracks.get(name.casefold()),
+            is_background=reference is None,
         )
         if scores is not None and recording.track is None:
             unpaired.append((name, "no window scores for this recording"))
@@ -165,12 +237,13 @@ def set_durations(
     *,
     duration_s: float | None = None,
     audio_dir: str | Path | None = None,
+    known_s: Mapping[str, float] | None = None,
 ) -> float | None:
     """Give each recording its duration and return the total, or None where one is unknown.
 
     Sources, first found wins: ``duration_s`` (the total of all recordings, given by hand), the
-    audio header of the recording of that name in ``audio_dir``, the last window end in its
-    scores.
+    audio header of the recording of that name in ``audio_dir``, ``known_s`` (casefolded name
+    → seconds, e.g. the background recordings' headers), the last window end in its scores.
     """
     if duration_s is not None:
         if duration_s <= 0:
@@ -178,7 +251,9 @@ def set_durations(
         for recording in recordings:
             recording.duration_s, recording.duration_source = None, "given total"
         return duration_s
-    headers = _audio_durations(Path(audio_dir)) if audio_dir is not None else {}
+    headers = {**(known_s or {})}
+    if audio_dir is not None:
+        headers.update(_audio_durations(Path(audio_dir)))
     for recording in recordings:
         if recording.name.casefold() in headers:
             recording.duration_s = headers[recording.name.casefold()]

@@ -11,7 +11,7 @@ fewer events than an optimal assignment only where one event overlaps several of
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..annotations.event import Event
@@ -65,6 +65,21 @@ class Matching:
     def matched(self) -> list[tuple[Event, Event]]:
         """``(prediction, reference)`` of each true positive."""
         return [(self.predictions[p], self.references[r]) for p, r, _ in self.pairs]
+
+
+DETECTOR_LABEL = "target"
+
+
+def is_detector_against_types(
+    predicted_labels: Iterable[str], reference_labels: Iterable[str], noise_class: str | None
+) -> bool:
+    """Whether every predicted label is a detector's ``target`` while the references are typed.
+
+    Exact labels would then never match: such predictions are matched class-agnostically.
+    """
+    predicted = {label for label in predicted_labels if not is_noise(label, noise_class)}
+    reference = {label for label in reference_labels if not is_noise(label, noise_class)}
+    return predicted == {DETECTOR_LABEL} and bool(reference - {DETECTOR_LABEL})
 
 
 def relabel(events: Sequence[Event], label: str) -> list[Event]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
@@ -15,9 +15,16 @@ from ..atomic import atomic_open
 from ..errors import BadConfig, BadTable
 from ..prediction.scores import ScoreTrack
 from .curves import EventBuilder, PrCurve, plot_pr_curves, pr_curves, threshold_grid
-from .inputs import Recording, pair_recordings, set_durations
-from .matching import match_events
-from .metrics import Figures, count_by_class, format_table, macro_f1, percent, total
+from .inputs import (
+    NO_REFERENCE,
+    Background,
+    Recording,
+    pair_recordings,
+    read_background,
+    set_durations,
+)
+from .matching import is_detector_against_types, is_noise, match_events
+from .metrics import Figures, count_by_class, count_overall, format_table, macro_f1, percent
 from .thresholds import (
     ThresholdChoice,
     choose_thresholds,
@@ -46,6 +53,10 @@ CSV_COLUMNS = (
     "recall",
     "f1",
     "false_positives_per_hour",
+    "false_positive_s",
+    "false_positive_s_per_hour",
+    "flagged_s",
+    "flagged_s_per_hour",
     "average_precision",
     "threshold",
 )
@@ -66,6 +77,7 @@ class EvaluationResult:
     thresholds: dict[str, ThresholdChoice] = field(default_factory=dict)
     model_thresholds: dict[str, float] | None = None
     files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """All figures as JSON-ready primitives (a figure that does not exist is None)."""
@@ -75,7 +87,10 @@ class EvaluationResult:
             "recordings": [
                 {
                     "name": r.name,
-                    "reference_table": str(r.reference_table),
+                    "reference_table": None
+                    if r.reference_table is None
+                    else str(r.reference_table),
+                    "is_background": r.is_background,
                     "prediction_table": None
                     if r.prediction_table is None
                     else str(r.prediction_table),
@@ -94,6 +109,7 @@ class EvaluationResult:
             "pr_curves": {label: c.to_dict() for label, c in self.curves.items()},
             "thresholds": {label: c.to_dict() for label, c in self.thresholds.items()},
             "model_thresholds": self.model_thresholds,
+            "notes": self.notes,
         }
 
     def csv_rows(self) -> list[dict[str, Any]]:
@@ -112,7 +128,9 @@ class EvaluationResult:
     def format_text(self) -> str:
         """A compact report: the figure table, curves, thresholds and what was left out."""
         hours = "unknown" if self.duration_s is None else f"{self.duration_s / 3600:.3f}"
-        lines = [f"{len(self.recordings)} recordings, {hours} h of audio"]
+        n_quiet = sum(r.is_background for r in self.recordings)
+        quiet = f" ({n_quiet} call-free)" if n_quiet else ""
+        lines = [f"{len(self.recordings)} recordings{quiet}, {hours} h of audio"]
         if self.overall is not None:
             lines += format_table(self.per_class, self.overall)
             lines.append(f"macro F1 {percent(macro_f1(self.per_class))}")
@@ -155,6 +173,8 @@ def prediction_event_builder(
 
 
 def _check(settings: dict[str, Any], predictions: object, scores: object) -> None:
+    if settings["references"] is None and settings["background"] is None:
+        raise BadConfig("no reference tables given", fix="pass --references DIR_or_table")
     if predictions is None and scores is None:
         raise BadConfig("give predicted tables (--predictions), window scores (--scores) or both")
     if not 0 <= settings["iou_threshold"] <= 1:
@@ -186,9 +206,47 @@ def _write_outputs(result: EvaluationResult, output_dir: Path) -> None:
         result.files.append(plot_pr_curves(result.curves, output_dir / "pr_curve.png"))
 
 
+def _background_paths(background: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    if background is None:
+        return []
+    if isinstance(background, str | Path):
+        return [Path(background)]
+    return [Path(p) for p in background]
+
+
+def _warn_left_out(unpaired: Sequence[tuple[str, str]], background: Background) -> list[str]:
+    """One line on predicted tables left out for want of a reference table."""
+    n_left = sum(reason == NO_REFERENCE for _, reason in unpaired)
+    if not n_left:
+        return []
+    hint = (
+        "neither referenced nor named by --background"
+        if background.names
+        else "give --background DIR to count call-free recordings: every event there is a "
+        "false positive and their hours count"
+    )
+    line = f"{n_left} predicted tables had no reference table and were left out ({hint})"
+    logger.warning("%s", line)
+    return [line]
+
+
+def _agnostic_note(recordings: Sequence[Recording], noise_class: str | None) -> str | None:
+    """The line saying detector predictions are matched class-agnostically, or None."""
+    predicted = {e.label for r in recordings for e in r.predictions or []}
+    predicted |= {c for r in recordings if r.track is not None for c in r.track.classes}
+    typed = {e.label for r in recordings for e in r.references}
+    if not is_detector_against_types(predicted, typed, noise_class):
+        return None
+    shown = ", ".join(sorted(t for t in typed if t != "target" and not is_noise(t, noise_class)))
+    return (
+        f"every predicted label is 'target' (a detector's) and the references use {shown}: "
+        "matched class-agnostically, as --class_agnostic does"
+    )
+
+
 def evaluate(
     predictions: str | Path | None,
-    references: str | Path,
+    references: str | Path | None,
     *,
     scores: str | Path | None = None,
     output_dir: str | Path | None = None,
@@ -206,19 +264,22 @@ def evaluate(
     max_gap_s: float | None = None,
     event_span: str | None = None,
     events_from_scores: EventBuilder | None = None,
+    background: str | Path | Sequence[str | Path] | None = None,
 ) -> EvaluationResult:
     """Evaluate predicted events against reference Raven tables; optionally choose thresholds.
 
     Args:
         predictions: A predicted Raven table or a folder of them (None: scores only).
-        references: A reference Raven table or a folder of them, paired by recording name.
+        references: A reference Raven table or a folder of them, paired by recording name
+            (None: only ``background`` recordings).
         scores: A window scores CSV or a folder of ``*.scores.csv``: adds precision–recall
             curves over thresholds and a threshold per class.
         output_dir: Receives ``evaluation.json``, ``evaluation.csv`` and ``pr_curve.png``;
             None writes nothing.
         iou_threshold: Smallest time IoU of a matching pair.
         onset_tolerance_s: Also match events whose onsets differ by at most this.
-        is_class_agnostic: Any non-noise label matches any other (detection).
+        is_class_agnostic: Any non-noise label matches any other (detection). Also chosen,
+            with a note, when every predicted label is ``target`` and the references are typed.
         target_precision: Choose per class the lowest threshold reaching it (else: max F1).
         write_thresholds_to: A ``model.pt`` that receives the chosen thresholds.
         duration_s: Total duration of the recordings, for false positives per hour (default:
@@ -232,10 +293,14 @@ def evaluate(
         event_span: Prediction's ``centre`` or ``window`` event span (default: the model's,
             else ``centre``).
         events_from_scores: Scores → events (default: prediction's ``events.from_scores``).
+        background: Call-free recordings (audio files, their predicted tables, or folders of
+            either): a predicted table without a reference table whose recording is named here
+            is evaluated against no events, so all its events are false positives and its
+            duration counts in the hours.
     """
     settings = {
         "predictions": None if predictions is None else str(predictions),
-        "references": str(references),
+        "references": None if references is None else str(references),
         "scores": None if scores is None else str(scores),
         "iou_threshold": iou_threshold,
         "onset_tolerance_s": onset_tolerance_s,
@@ -244,20 +309,34 @@ def evaluate(
         "target_precision": target_precision,
         "write_thresholds": None if write_thresholds_to is None else str(write_thresholds_to),
         "n_thresholds": n_thresholds,
+        "background": [str(p) for p in _background_paths(background)] or None,
     }
     _check(settings, predictions, scores)
+    quiet = read_background(_background_paths(background)) if background else Background()
     recordings, unpaired = pair_recordings(
-        references, predictions, scores=scores, annotation_column=annotation_column
+        references,
+        predictions,
+        scores=scores,
+        annotation_column=annotation_column,
+        background=quiet,
     )
+    notes = _warn_left_out(unpaired, quiet)
     if not recordings:
         reason = unpaired[0][1] if unpaired else "nothing found"
         raise BadTable(
-            f"no recording has both a reference and a prediction ({reason})",
+            f"no recording has both a reference (or is call-free) and a prediction ({reason})",
             path=predictions if predictions is not None else scores,
             fix="name tables after recordings: rec.selections.txt, rec.Table.1.selections.txt",
         )
-    total_s = set_durations(recordings, duration_s=duration_s, audio_dir=audio_dir)
-    result = EvaluationResult(settings, recordings, unpaired, total_s)
+    total_s = set_durations(
+        recordings, duration_s=duration_s, audio_dir=audio_dir, known_s=quiet.durations_s
+    )
+    note = None if is_class_agnostic else _agnostic_note(recordings, noise_class)
+    if note is not None:
+        logger.warning("%s", note)
+        notes.append(note)
+        is_class_agnostic = settings["is_class_agnostic"] = True
+    result = EvaluationResult(settings, recordings, unpaired, total_s, notes=notes)
     match = MatchOptions(
         iou_threshold=iou_threshold,
         onset_tolerance_s=onset_tolerance_s,
@@ -267,9 +346,9 @@ def evaluate(
     if predictions is not None:
         matchings = [match_events(r.predictions or [], r.references, **match) for r in recordings]
         result.per_class = count_by_class(matchings, total_s)
-        result.overall = total(result.per_class, total_s)
+        result.overall = count_overall(matchings, total_s)
         result.per_recording = {
-            r.name: total(count_by_class([m]), r.duration_s)
+            r.name: count_overall([m], r.duration_s)
             for r, m in zip(recordings, matchings, strict=True)
         }
     scored = [(r.track, r.references) for r in recordings if r.track is not None]

@@ -74,6 +74,7 @@ class ClassifierModule(L.LightningModule):
             {f"{p}_metrics": PhaseMetrics(self.classes) for p in PHASES}
         )
         self.results: dict[str, dict[str, float]] = {}
+        self.tested_epoch: int | None = None  # the epoch whose weights the test phase scores
         self.n_updates = dict.fromkeys(PHASES, 0)
         # ReduceLROnPlateau is stepped here, at each validation, not by Lightning's loop: a resume
         # from an epoch-end checkpoint would otherwise skip that epoch's step.
@@ -121,6 +122,10 @@ class ClassifierModule(L.LightningModule):
         values = metrics.compute()
         for name, value in values.items():
             self.log(f"{phase}/{name}", value)
+        epoch = self.current_epoch
+        if phase == "test" and self.tested_epoch is not None:
+            epoch = self.tested_epoch  # the best weights are tested, not the last epoch's
+            self.log("test/epoch", float(epoch))
         # Every rank computes (torchmetrics gathers across ranks); only rank 0 draws.
         matrix = metrics.confusion_matrix() if phase != "train" else None
         if matrix is not None and self.logger is not None and self.trainer.is_global_zero:
@@ -129,9 +134,9 @@ class ClassifierModule(L.LightningModule):
             figure = confusion_figure(matrix, self.classes)
             experiment = getattr(self.logger, "experiment", None)
             if experiment is not None and hasattr(experiment, "add_figure"):
-                experiment.add_figure(f"{phase}/confusion_matrix", figure, self.current_epoch)
+                experiment.add_figure(f"{phase}/confusion_matrix", figure, epoch)
             plt.close(figure)
-        values["epoch"] = float(self.current_epoch)
+        values["epoch"] = float(epoch)
         self.results[phase] = values
         metrics.reset()
 
