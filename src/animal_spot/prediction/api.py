@@ -41,7 +41,7 @@ from .outputs import (
     write_errors,
 )
 from .pipeline import Ensemble, Scorer, Single, TwoStage, thresholds_for
-from .predictor import FileScores, Predictor
+from .predictor import FileScores, Predictor, predictor_for
 from .runtime import limit_threads, tune_malloc
 from .scores import write_scores
 
@@ -79,7 +79,7 @@ def build_scorer(config: PredictConfig) -> Scorer:
     window_ms = None if config.window_s is None else config.window_s * 1000
 
     def load(path: Path) -> Predictor:
-        return Predictor(
+        return predictor_for(
             load_model(path, sequence_len_ms=window_ms, min_max_norm=config.min_max_norm),
             window_s=config.window_s,
             hop_s=config.hop_s,
@@ -96,6 +96,11 @@ def build_scorer(config: PredictConfig) -> Scorer:
     if config.fast:
         from .shared import make_fast
 
+        if any(p.bundle.config.model.backbone == "birdnet" for p in predictors):
+            raise BadConfig(
+                "--fast shares a CNN's overlapping spectrogram frames; a birdnet model has none",
+                fix="drop --fast (--cascade saves time with any model)",
+            )
         scorer = make_fast(scorer)
     if config.cascade:
         from .cascade import Cascade

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,7 +40,7 @@ class WindowBatch:
     start_s: np.ndarray  # (n,)
     end_s: np.ndarray  # (n,)
     scored: np.ndarray  # (n,) bool: which windows x holds, in order
-    x: torch.Tensor  # (n_scored, 1, n_freq, n_frames)
+    x: torch.Tensor  # (n_scored, 1, n_freq, n_frames); birdnet: embeddings (n_scored, 1, 1024, 1)
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,15 @@ class Predictor:
     def score_samples(self, samples: np.ndarray, name: str = "<memory>") -> FileScores:
         """Window scores of samples in memory through `reference_batches` (for checking)."""
         return collect(self.reference_batches(samples), [self], name)
+
+
+def predictor_for(bundle: ModelBundle, **options: Any) -> Predictor:
+    """The Predictor a bundle needs (`Predictor`'s arguments): spectrograms or BirdNET's."""
+    if bundle.config.model.backbone == "birdnet":
+        from ..features.predictor import EmbeddingPredictor
+
+        return EmbeddingPredictor(bundle, **options)
+    return Predictor(bundle, **options)
 
 
 def unscored_row(classes: Sequence[str]) -> np.ndarray:

@@ -158,3 +158,47 @@ def _append(buffer: torch.Tensor, block: torch.Tensor) -> torch.Tensor:
 def _window(grid: WindowGrid, start: int, frames: torch.Tensor) -> Window:
     start_s, end_s = grid.span_s(start, frames.shape[-1])
     return Window(start_s, end_s, frames)
+
+
+def slide_samples(blocks: Iterable[np.ndarray], grid: WindowGrid) -> Iterator[Window]:
+    """The windows `slide` makes over these samples' STFT, holding the samples instead.
+
+    A window of frames ``[s, s + w)`` holds samples ``[s·hop, (s + w − 1)·hop + n_fft)``, so the
+    times, the tail window and the short-recording rule are `slide`'s; ``Window.frames`` is
+    then ``(n_samples,)``. For models that read waveforms (BirdNET embeddings). Keeps at most
+    one window plus one block.
+    """
+    hop, n_fft, width = grid.hop_length, grid.n_fft, grid.window_frames
+    span = (width - 1) * hop + n_fft
+    buffer = np.zeros(0, dtype=np.float32)
+    base = 0  # sample number of buffer[0]
+    n_samples = 0
+    index = 0  # next regular window
+    last_start = -1
+    for block in blocks:
+        buffer = np.concatenate([buffer, np.asarray(block, dtype=np.float32)])
+        n_samples += len(block)
+        complete = 1 + (n_samples - n_fft) // hop if n_samples >= n_fft else 0
+        while (start := grid.start_frame(index)) + width <= complete:
+            first = start * hop - base
+            yield _window_of_samples(grid, start, width, buffer[first : first + span])
+            last_start = start
+            index += 1
+        keep_frame = min(grid.start_frame(index), complete - width)
+        keep_from = max(base, keep_frame * hop)
+        buffer = buffer[keep_from - base :]
+        base = keep_from
+    n_frames = total_frames(n_samples, n_fft, hop)
+    if n_frames == 0:
+        return
+    if last_start < 0:  # shorter than one window: all of it (base is still 0)
+        yield _window_of_samples(grid, 0, n_frames, buffer[: (n_frames - 1) * hop + n_fft])
+    elif last_start + width < n_frames:
+        start = n_frames - width
+        first = start * hop - base
+        yield _window_of_samples(grid, start, width, buffer[first : first + span])
+
+
+def _window_of_samples(grid: WindowGrid, start: int, n_frames: int, samples: np.ndarray) -> Window:
+    start_s, end_s = grid.span_s(start, n_frames)
+    return Window(start_s, end_s, torch.from_numpy(np.ascontiguousarray(samples)))

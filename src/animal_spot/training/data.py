@@ -38,6 +38,14 @@ class ClipDataModule(L.LightningDataModule):
         super().__init__()
         self.config = config
         self.classes = list(classes)
+        self.datasets: dict[str, ClipDataset]
+        if config.model.backbone == "birdnet":  # a frozen extractor: the head learns embeddings
+            from ..features.dataset import embedding_datasets
+
+            # EmbeddingDatasets offer what the loaders use: labels, set_epoch, items
+            embedded = embedding_datasets(config, splits, self.classes)
+            self.datasets = embedded  # type: ignore[assignment]
+            return
         self.datasets = {
             phase: ClipDataset(
                 clips,

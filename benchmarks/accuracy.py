@@ -1,0 +1,282 @@
+"""Accuracy under shift on every labelled dataset of ../shared/data, one table per task.
+
+Usage: python benchmarks/accuracy.py [--quick] [--tasks narw,watkins,finch] [--seeds 3]
+       [--rows baseline,recommended,...] [--write]
+
+Rows: the plain ResNet-18 (ANIMAL-SPOT's front end and training, today's defaults), each
+improvement alone, and the recommended combination. The baseline and the recommended rows run
+with every seed (mean ± half the range), the single improvements with the first seed. NARW:
+leave-one-recording-out detection with the held-out audio also at ±6 and ±12 dB; Watkins-10:
+species, band-limited, at 0 and ±6 dB beside a rate-only baseline; Bengalese finch: syllable
+types. ``--write`` appends the tables to benchmarks/RESULTS.md with the machine and date.
+``--quick`` is a smoke test (a few epochs, one fold, one seed) that checks the chain runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from accuracy_classification import (
+    FINCH,
+    SHIFT_GAINS_DB,
+    WATKINS,
+    ClassificationRun,
+    finch_splits,
+    rate_baseline,
+    run_classification,
+    watkins_splits,
+)
+from accuracy_common import GAIN_AUGMENT, Recipe, mean_spread, quiet_training
+from accuracy_detection import GAINS_DB, DetectionRun, run_detection
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+HAS_BIRDNET = importlib.util.find_spec("ai_edge_litert") is not None
+
+SPEC_AUGMENT = {"augment.spec_augment": True}
+NOISE_CLIPS = {"augment.mix_noise_clips": True, "augment.snr_db": (0, 15)}
+PCEN = {"spectrogram.normalization": "pcen"}
+PER_WINDOW = {"spectrogram.normalization": "per_window"}
+
+
+def detector_recipes() -> list[Recipe]:
+    recipes = [
+        Recipe("baseline", is_main=True),
+        Recipe("gain ±12 dB", GAIN_AUGMENT),
+        Recipe("pcen", PCEN),
+        Recipe("per-window", PER_WINDOW),
+        Recipe("SpecAugment", SPEC_AUGMENT),
+        Recipe("noise clips mixed", NOISE_CLIPS),
+        Recipe("time shift", {"augment.time_shift_s": 0.5}),
+        Recipe("hard negatives", hard_negatives=True),
+    ]
+    if HAS_BIRDNET:
+        recipes.append(Recipe("birdnet", {"model.backbone": "birdnet"}))
+    recommended = {**PCEN, **GAIN_AUGMENT, **SPEC_AUGMENT, "augment.time_shift_s": 0.5}
+    recipes.append(Recipe("recommended", recommended, is_main=True))
+    return recipes
+
+
+def classifier_recipes() -> list[Recipe]:
+    recipes = [
+        Recipe("baseline", is_main=True),
+        Recipe("gain ±12 dB", GAIN_AUGMENT),
+        Recipe("pcen", PCEN),
+        Recipe("per-window", PER_WINDOW),
+        Recipe("SpecAugment", SPEC_AUGMENT),
+    ]
+    if HAS_BIRDNET:
+        recipes.append(Recipe("birdnet", {"model.backbone": "birdnet"}))
+    recommended = {**PCEN, **GAIN_AUGMENT, **SPEC_AUGMENT}
+    recipes.append(Recipe("recommended", recommended, is_main=True))
+    return recipes
+
+
+def chosen(recipes: list[Recipe], rows: set[str] | None) -> list[Recipe]:
+    return [r for r in recipes if rows is None or r.name in rows]
+
+
+def seeds_for(recipe: Recipe, args) -> list[int]:
+    return list(range(args.seeds)) if recipe.is_main else [0]
+
+
+def narw_table(runs: list[DetectionRun], recipes: list[Recipe], folds: int) -> list[str]:
+    from accuracy_detection import pooled
+
+    head = (
+        "| recipe | seeds | recall, 0 dB (calls) | precision, 0 dB | FP/h, 0 dB "
+        "| flagged s/h, 0 dB "
+        "| lowest recall of any fold at any gain | highest FP/h of any fold at any gain "
+        "| target met (≥ 0.85 at ≤ 10 FP/h everywhere) |"
+    )
+    lines = [head, "|" + "---|" * 9]
+    detail = ["", "Per gain (recall · FP/h, all folds pooled):", ""]
+    detail.append("| recipe | " + " | ".join(f"{g:+d} dB" for g in GAINS_DB) + " |")
+    detail.append("|" + "---|" * (len(GAINS_DB) + 1))
+    for recipe in recipes:
+        group = [r for r in runs if r.recipe == recipe.name]
+        if not group:
+            continue
+        totals = [pooled(r, folds, 0) for r in group]
+        worst_recall = [min(f.recall for f in r.figures.values()) for r in group]
+        worst_fp = [max(f.fp_per_h for f in r.figures.values()) for r in group]
+        met = all(f.recall >= 0.85 and f.fp_per_h <= 10 for r in group for f in r.figures.values())
+        lines.append(
+            f"| {recipe.name} | {','.join(str(r.seed) for r in group)} "
+            f"| {mean_spread([t.recall for t in totals])} ({totals[0].tp}/{totals[0].n_ref}) "
+            f"| {mean_spread([t.precision for t in totals])} "
+            f"| {mean_spread([t.fp_per_h for t in totals])} ({totals[0].fp} in "
+            f"{totals[0].hours:.2f} h) | {mean_spread([t.flagged_s_per_h for t in totals])} "
+            f"| {mean_spread(worst_recall)} | {mean_spread(worst_fp)} | {'yes' if met else 'no'} |"
+        )
+        cells = []
+        for gain in GAINS_DB:
+            at_gain = [pooled(r, folds, gain) for r in group]
+            cells.append(
+                f"{mean_spread([p.recall for p in at_gain])} · "
+                f"{mean_spread([p.fp_per_h for p in at_gain])}"
+            )
+        detail.append(f"| {recipe.name} | " + " | ".join(cells) + " |")
+    mining = [f"- seed {r.seed}, {line}" for r in runs for line in r.mining]
+    if mining:
+        detail += ["", "Hard negatives (FP/h before and after, at equal recall, 0 dB):", *mining]
+    return lines + detail
+
+
+def clip_table(
+    runs: list[ClassificationRun], recipes: list[Recipe], baseline: tuple[float, float] | None
+) -> list[str]:
+    shifted = " | ".join(f"balanced acc., {g:+d} dB" for g in SHIFT_GAINS_DB)
+    lines = [
+        f"| recipe | seeds | balanced accuracy (95 % CI, seed 0) | macro-F1 | {shifted} "
+        "| per-class accuracy (seed 0) | best epoch |",
+        "|" + "---|" * (6 + len(SHIFT_GAINS_DB)),
+    ]
+    if baseline is not None:
+        lines.append(
+            f"| sample-rate-only baseline | – | {baseline[0]:.3f} | {baseline[1]:.3f} | "
+            + " | ".join("–" for _ in SHIFT_GAINS_DB)
+            + " | | |"
+        )
+    for recipe in recipes:
+        group = [r for r in runs if r.recipe == recipe.name]
+        if not group:
+            continue
+        first = group[0]
+        per_class = ", ".join(
+            f"{c} {a:.2f}" for c, a in zip(first.classes, first.per_class, strict=True)
+        )
+        lines.append(
+            f"| {recipe.name} | {','.join(str(r.seed) for r in group)} "
+            f"| {mean_spread([r.balanced[0] for r in group])} "
+            f"[{first.interval[0]:.3f}, {first.interval[1]:.3f}] "
+            f"| {mean_spread([r.f1[0] for r in group])} | "
+            + " | ".join(mean_spread([r.balanced[g] for r in group]) for g in SHIFT_GAINS_DB)
+            + f" | {per_class} | {','.join(str(r.best_epoch) for r in group)} |"
+        )
+    return lines
+
+
+def machine() -> str:
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        model = platform.processor()
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return (
+        f"{model}, {torch.get_num_threads()} threads, {isa}; torch {torch.__version__}; "
+        f"commit {_commit()}"
+    )
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--tasks", default="narw,watkins,finch")
+    parser.add_argument("--rows", help="comma-separated recipe names (default: all)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of the main rows")
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=12, help="NARW epochs")
+    parser.add_argument("--watkins_epochs", type=int, default=25)
+    parser.add_argument("--finch_epochs", type=int, default=8)
+    parser.add_argument("--hop", type=float, default=0.5, help="NARW prediction hop")
+    parser.add_argument("--noise_per_selection", type=float, default=10)
+    parser.add_argument("--crops_per_selection", type=int, default=5)
+    parser.add_argument("--background_clips", type=int, default=150)
+    parser.add_argument("--mine_per_recording", type=int, default=40)
+    parser.add_argument("--quick", action="store_true", help="smoke test: tiny and fast")
+    parser.add_argument("--write", action="store_true", help="append the tables to RESULTS.md")
+    parser.add_argument("--work", type=Path, help="keep runs here (default: a temp folder)")
+    args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.folds, args.epochs = 1, 1, 1
+        args.watkins_epochs = args.finch_epochs = 1
+        args.rows = args.rows or "baseline,recommended"
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    quiet_training()
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    rows = set(args.rows.split(",")) if args.rows else None
+    tasks = args.tasks.split(",")
+    started = time.perf_counter()
+    out = ["## Accuracy under shift (`benchmarks/accuracy.py`)", ""]
+    out.append(
+        f"{datetime.date.today()} · {machine()} · `{' '.join(sys.argv[1:]) or '(defaults)'}`"
+    )
+    with tempfile.TemporaryDirectory() as name:
+        work = args.work or Path(name)
+        if "narw" in tasks:
+            recipes = chosen(detector_recipes(), rows)
+            runs = [
+                run_detection(r, seed, args.data / "narw_upcalls", work / "narw", args)
+                for r in recipes
+                for seed in seeds_for(r, args)
+            ]
+            out += ["", "### NARW up-calls: leave one recording out, ±gain", ""]
+            out += narw_table(runs, recipes, args.folds)
+        for task in ("watkins", "finch"):
+            if task not in tasks:
+                continue
+            if task == "watkins":
+                splits, rates = watkins_splits(args.data / "watkins10")
+                baseline, base = rate_baseline(splits, rates), WATKINS
+            else:
+                splits, baseline, base = finch_splits(args.data / "bengalese_finch"), None, FINCH
+            sizes = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
+            recipes = chosen(classifier_recipes(), rows)
+            runs = [
+                run_classification(task, r, seed, splits, base, work, args)
+                for r in recipes
+                for seed in seeds_for(r, args)
+            ]
+            title = (
+                "Watkins-10 species (5 kHz, 50–2500 Hz)"
+                if task == "watkins"
+                else "Bengalese finch syllable types"
+            )
+            out += ["", f"### {title}: clips {sizes}", ""]
+            out += clip_table(runs, recipes, baseline)
+    minutes = (time.perf_counter() - started) / 60
+    out += ["", f"Whole run: {minutes:.0f} min."]
+    text = "\n".join(out)
+    print(text)
+    if args.write:
+        with RESULTS.open("a", encoding="utf-8") as handle:
+            handle.write("\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
