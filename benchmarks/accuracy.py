@@ -84,15 +84,22 @@ def classifier_recipes() -> list[Recipe]:
     return recipes
 
 
-def chosen(recipes: list[Recipe], rows: set[str] | None) -> list[Recipe]:
-    return [r for r in recipes if rows is None or r.name in rows]
+def chosen(recipes: list[Recipe], rows: set[str] | None, custom: list[str]) -> list[Recipe]:
+    """The named rows, plus ``--custom "name|section.field=value|..."`` rows (``hard_negatives``
+    as a bare word mines and retrains)."""
+    picked = [r for r in recipes if rows is None or r.name in rows]
+    for text in custom:
+        name, *items = text.split("|")
+        overrides = dict(item.split("=", 1) for item in items if "=" in item)
+        picked.append(Recipe(name, overrides, hard_negatives="hard_negatives" in items))
+    return picked
 
 
 def seeds_for(recipe: Recipe, args) -> list[int]:
     return list(range(args.seeds)) if recipe.is_main else [0]
 
 
-def narw_table(runs: list[DetectionRun], recipes: list[Recipe], folds: int) -> list[str]:
+def narw_table(runs: list[DetectionRun], recipes: list[Recipe], folds: list[int]) -> list[str]:
     from accuracy_detection import pooled
 
     head = (
@@ -205,7 +212,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tasks", default="narw,watkins,finch")
     parser.add_argument("--rows", help="comma-separated recipe names (default: all)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of the main rows")
-    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--folds", default="0,1,2", help="NARW folds (held-out recordings)")
+    parser.add_argument("--custom", action="append", default=[], help="name|key=value|... row")
     parser.add_argument("--epochs", type=int, default=12, help="NARW epochs")
     parser.add_argument("--watkins_epochs", type=int, default=25)
     parser.add_argument("--finch_epochs", type=int, default=8)
@@ -219,9 +227,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--work", type=Path, help="keep runs here (default: a temp folder)")
     args = parser.parse_args()
     if args.quick:
-        args.seeds, args.folds, args.epochs = 1, 1, 1
+        args.seeds, args.folds, args.epochs = 1, "0", 1
         args.watkins_epochs = args.finch_epochs = 1
         args.rows = args.rows or "baseline,recommended"
+    args.folds = [int(f) for f in str(args.folds).split(",")]
     return args
 
 
@@ -238,8 +247,9 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as name:
         work = args.work or Path(name)
+        args.cache_dir = work / "cache"  # spectrograms and embeddings, shared by every row
         if "narw" in tasks:
-            recipes = chosen(detector_recipes(), rows)
+            recipes = chosen(detector_recipes(), rows, args.custom)
             runs = [
                 run_detection(r, seed, args.data / "narw_upcalls", work / "narw", args)
                 for r in recipes
@@ -256,7 +266,7 @@ def main() -> None:
             else:
                 splits, baseline, base = finch_splits(args.data / "bengalese_finch"), None, FINCH
             sizes = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
-            recipes = chosen(classifier_recipes(), rows)
+            recipes = chosen(classifier_recipes(), rows, args.custom)
             runs = [
                 run_classification(task, r, seed, splits, base, work, args)
                 for r in recipes

@@ -149,6 +149,7 @@ def run_classification(
             max_train_epochs=epochs,
             early_stopping_patience_epochs=epochs,
         ),
+        data=dataclasses.replace(config.data, cache_dir=args.cache_dir),
     )
     start = time.perf_counter()
     trained = train(with_seed(config, seed, "model"), splits)

@@ -223,6 +223,7 @@ def run_fold(recipe: Recipe, seed: int, fold: Fold, args, run: DetectionRun) -> 
             max_train_epochs=args.epochs,
             early_stopping_patience_epochs=args.epochs,
         ),
+        data=dataclasses.replace(config.data, cache_dir=args.cache_dir),
     )
     start = time.perf_counter()
     model_path = train(with_seed(config, seed, "model"), fold.splits).model_path
@@ -299,7 +300,7 @@ def make_fold(index: int, data: Path, work: Path, args) -> Fold:
 def run_detection(recipe: Recipe, seed: int, data: Path, work: Path, args) -> DetectionRun:
     run = DetectionRun(recipe.name, seed)
     start = time.perf_counter()
-    for index in range(args.folds):
+    for index in args.folds:
         fold = make_fold(index, data, work / recipe.name.replace(" ", "_") / f"seed{seed}", args)
         run_fold(recipe, seed, fold, args, run)
         figures = [run.figures[(index, g)] for g in GAINS_DB]
@@ -315,9 +316,9 @@ def run_detection(recipe: Recipe, seed: int, data: Path, work: Path, args) -> De
     return run
 
 
-def pooled(run: DetectionRun, folds: int, gain: int) -> FoldFigures:
+def pooled(run: DetectionRun, folds: list[int], gain: int) -> FoldFigures:
     total = FoldFigures()
-    for fold in range(folds):
+    for fold in folds:
         f = run.figures[(fold, gain)]
         total.tp += f.tp
         total.n_ref += f.n_ref

@@ -199,14 +199,14 @@ def mine(
 
     from ..bundle import load_model
     from ..prediction.pipeline import Single, thresholds_for
-    from ..prediction.predictor import Predictor
+    from ..prediction.predictor import predictor_for
     from ..prediction.runtime import limit_threads
 
     limit_threads()
     bundle = load_model(model_path)
     rules = bundle.config.predict
     hop = rules.hop_s if hop_s is None else hop_s
-    predictor = Predictor(bundle, hop_s=hop, batch_size=batch_size, device=device)
+    predictor = predictor_for(bundle, hop_s=hop, batch_size=batch_size, device=device)
     limits = thresholds_for(Single(predictor), threshold)
     spelled = [c.label for c in splits["train"] if c.label.casefold() == "noise"]
     label = next(iter(spelled), bundle.noise_class or "noise")
