@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .cli_options import add_config_flags, add_section_flags, config_from_args
+from .cli_options import add_config_flags, add_recipe_flag, add_section_flags, config_from_args
 from .errors import AnimalSpotError, BadConfig
 
 Verb = Callable[[argparse.Namespace], int]
@@ -103,6 +103,7 @@ def run_audit(args: argparse.Namespace) -> int:
 def add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a classifier or detector → run dir with model.pt")
     add_config_flags(p)
+    add_recipe_flag(p)
     add_section_flags(p, TRAIN_SECTIONS)
     p.set_defaults(run=run_train)
 

@@ -20,6 +20,7 @@ from .config import (
     override,
     parse_set_arguments,
 )
+from .errors import BadConfig
 
 # A flag that takes an optional value: bare `--pretrained` means the torch-hub ImageNet weights.
 OPTIONAL_VALUE = {"pretrained": "hub"}
@@ -101,12 +102,46 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_recipe_flag(parser: argparse.ArgumentParser) -> None:
+    """``--recipe NAME``: a recommended set of values under the ones given explicitly."""
+    from .recipes import RECIPES
+
+    parser.add_argument(
+        "--recipe",
+        choices=RECIPES.names(),
+        help="recommended values for a task (docs/training.md); flags, --set and TOML keys "
+        "given explicitly win",
+    )
+
+
+def _toml_keys(path: Path) -> set[str]:
+    """``section.field`` of every value a TOML config file sets."""
+    from .config import tomllib
+
+    with path.open("rb") as handle:
+        values = tomllib.load(handle)
+    return {f"{s}.{k}" for s, table in values.items() if isinstance(table, dict) for k in table}
+
+
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
-    """Defaults ← config file ← flags ← ``--set``, each validated by the dataclasses."""
-    config = load_config(args.config) if getattr(args, "config", None) else ExperimentConfig()
+    """Defaults ← [recipe] ← config file ← flags ← ``--set``, each validated by the dataclasses."""
+    path = getattr(args, "config", None)
+    config = load_config(path) if path else ExperimentConfig()
     flags: dict[str, Any] = {}
     for dest, value in vars(args).items():
         if "." in dest and value is not None:
             flags[dest] = ",".join(value) if isinstance(value, list) else value
     config = override(config, flags)
-    return override(config, parse_set_arguments(getattr(args, "overrides", [])))
+    assignments = parse_set_arguments(getattr(args, "overrides", []))
+    config = override(config, assignments)
+    recipe = getattr(args, "recipe", None)
+    if not recipe:
+        return config
+    from .recipes import apply_recipe
+
+    explicit = {*flags, *assignments}
+    if path:
+        if Path(path).suffix.lower() != ".toml":
+            raise BadConfig("--recipe takes a TOML --config only", path=path, fix="drop --recipe")
+        explicit |= _toml_keys(Path(path))
+    return apply_recipe(config, recipe, explicit)
