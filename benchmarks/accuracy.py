@@ -39,7 +39,9 @@ from accuracy_classification import (
     watkins_splits,
 )
 from accuracy_common import GAIN_AUGMENT, Recipe, mean_spread, quiet_training
+from accuracy_detection import BASE as DETECTION_BASE
 from accuracy_detection import GAINS_DB, DetectionRun, run_detection
+from animal_spot.recipes import recipe_overrides
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -64,8 +66,7 @@ def detector_recipes() -> list[Recipe]:
     ]
     if HAS_BIRDNET:
         recipes.append(Recipe("birdnet", {"model.backbone": "birdnet"}))
-    recommended = {**PCEN, **GAIN_AUGMENT, **SPEC_AUGMENT, "augment.time_shift_s": 0.5}
-    recipes.append(Recipe("recommended", recommended, is_main=True))
+    recipes.append(recommended("detector", DETECTION_BASE))
     return recipes
 
 
@@ -79,9 +80,15 @@ def classifier_recipes() -> list[Recipe]:
     ]
     if HAS_BIRDNET:
         recipes.append(Recipe("birdnet", {"model.backbone": "birdnet"}))
-    recommended = {**PCEN, **GAIN_AUGMENT, **SPEC_AUGMENT}
-    recipes.append(Recipe("recommended", recommended, is_main=True))
+    recipes.append(recommended("classifier", WATKINS))
     return recipes
+
+
+def recommended(name: str, base) -> Recipe:
+    """The package's own recipe (``train --recipe NAME``), as a row."""
+    overrides = recipe_overrides(name, base)
+    overrides.pop("train.task", None)  # the task's base config sets it
+    return Recipe("recommended", overrides, is_main=True)
 
 
 def chosen(recipes: list[Recipe], rows: set[str] | None, custom: list[str]) -> list[Recipe]:

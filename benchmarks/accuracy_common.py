@@ -18,6 +18,7 @@ import torch
 from animal_spot.config import ExperimentConfig, override
 from animal_spot.data.dataset import ClipDataset
 from animal_spot.data.manifest import Clip
+from animal_spot.recipes import GAIN_ONLY
 
 
 def quiet_training() -> None:
@@ -36,12 +37,7 @@ def quiet_training() -> None:
     lightning.Trainer.__init__ = quiet  # type: ignore[method-assign]
 
 
-GAIN_AUGMENT = {  # ANIMAL-SPOT's chain with only its gain step, over ±12 dB
-    "augment.enabled": True,
-    "augment.gain_db": (-12, 12),
-    "augment.pitch_shift_probability": 0.0,
-    "augment.time_stretch_probability": 0.0,
-}
+GAIN_AUGMENT = GAIN_ONLY
 
 
 @dataclass(frozen=True)
@@ -150,13 +146,24 @@ def predict_clips(
 
 
 def predict_embedded_clips(bundle: Any, clips: Sequence[Clip], gain_db: float) -> np.ndarray:
-    """Class index per clip of a BirdNET-feature model (embeddings of the gained audio)."""
-    from animal_spot.features import embed_clips
+    """Class index per clip of a BirdNET-feature model, from the embeddings of gained audio."""
+    from animal_spot import audio
+    from animal_spot.features.frontend import EmbeddingFrontend
 
-    embeddings = embed_clips(bundle.config, clips, gain_db=gain_db)
-    with torch.inference_mode():
-        logits = bundle.model(torch.as_tensor(embeddings, dtype=torch.float32))
-    return logits.argmax(-1).numpy()
+    config = bundle.config
+    frontend = EmbeddingFrontend(config.audio, config.spectrogram, config.model)
+    factor = 10 ** (gain_db / 20)
+    out = []
+    for begin in range(0, len(clips), 64):
+        windows = [
+            audio.read(c.path, config.audio.sample_rate_hz, start_s=c.start_s or 0.0, end_s=c.end_s)
+            * factor
+            for c in clips[begin : begin + 64]
+        ]
+        with torch.inference_mode():
+            embedded = torch.as_tensor(frontend.embed(windows), dtype=torch.float32)
+            out.append(bundle.model(embedded).argmax(-1).numpy())
+    return np.concatenate(out)
 
 
 def with_seed(config: ExperimentConfig, seed: int, run_name: str) -> ExperimentConfig:
