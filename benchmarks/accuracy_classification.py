@@ -141,6 +141,7 @@ def run_classification(
     config = recipe.apply(base)
     run_dir = work / task / recipe.name.replace(" ", "_") / f"seed{seed}"
     epochs = args.watkins_epochs if task == "watkins" else args.finch_epochs
+    epochs = int(recipe.overrides.get("train.max_train_epochs", epochs))  # e.g. a cheap head
     config = dataclasses.replace(
         config,
         train=dataclasses.replace(

@@ -48,6 +48,8 @@ class Recipe:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     hard_negatives: bool = False
     is_main: bool = False  # baseline and recommended: run with every seed
+    gains_db: tuple[int, ...] | None = None  # detection: fewer gains where scoring is slow
+    hop_s: float | None = None  # detection: another prediction hop where scoring is slow
 
     def apply(self, config: ExperimentConfig) -> ExperimentConfig:
         return override(config, dict(self.overrides))
@@ -62,14 +64,14 @@ class Recipe:
         return (" ".join(parts) or "(defaults)") + extra
 
 
-def mean_spread(values: Sequence[float]) -> str:
+def mean_spread(values: Sequence[float], digits: int = 3) -> str:
     """``mean ± half-range`` over seeds (or the one value), NaN-safe."""
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
         return "–"
     if len(finite) == 1:
-        return f"{finite[0]:.3f}"
-    return f"{np.mean(finite):.3f} ± {(max(finite) - min(finite)) / 2:.3f}"
+        return f"{finite[0]:.{digits}f}"
+    return f"{np.mean(finite):.{digits}f} ± {(max(finite) - min(finite)) / 2:.{digits}f}"
 
 
 def balanced_accuracy(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:

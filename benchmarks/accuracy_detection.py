@@ -220,8 +220,10 @@ def run_fold(recipe: Recipe, seed: int, fold: Fold, args, run: DetectionRun) -> 
         train=dataclasses.replace(
             config.train,
             model_dir=fold.work / "runs",
-            max_train_epochs=args.epochs,
-            early_stopping_patience_epochs=args.epochs,
+            max_train_epochs=int(recipe.overrides.get("train.max_train_epochs", args.epochs)),
+            early_stopping_patience_epochs=int(
+                recipe.overrides.get("train.max_train_epochs", args.epochs)
+            ),
         ),
         data=dataclasses.replace(config.data, cache_dir=args.cache_dir),
     )
@@ -230,8 +232,10 @@ def run_fold(recipe: Recipe, seed: int, fold: Fold, args, run: DetectionRun) -> 
     if recipe.hard_negatives:
         model_path = mine_and_retrain(config, seed, model_path, fold, args, run)
     run.train_s += time.perf_counter() - start
-    for gain, folder in fold.gains.items():
-        files = predict_folder(model_path, folder, fold.work / f"pred{gain:+d}", args.hop)
+    for gain in recipe.gains_db or GAINS_DB:
+        folder = fold.gains[gain]
+        hop_s = recipe.hop_s or args.hop
+        files = predict_folder(model_path, folder, fold.work / f"pred{gain:+d}", hop_s)
         run.figures[(fold.index, gain)] = score_events(
             stored_events(files, None), fold.refs, hours_of(folder)
         )
@@ -303,8 +307,8 @@ def run_detection(recipe: Recipe, seed: int, data: Path, work: Path, args) -> De
     for index in args.folds:
         fold = make_fold(index, data, work / recipe.name.replace(" ", "_") / f"seed{seed}", args)
         run_fold(recipe, seed, fold, args, run)
-        figures = [run.figures[(index, g)] for g in GAINS_DB]
-        pairs = list(zip(GAINS_DB, figures, strict=True))
+        gains = recipe.gains_db or GAINS_DB
+        pairs = [(g, run.figures[(index, g)]) for g in gains]
         recalls = ", ".join(f"{g:+d}: {f.recall:.2f}" for g, f in pairs)
         rates = ", ".join(f"{g:+d}: {f.fp_per_h:.0f}" for g, f in pairs)
         print(
@@ -319,7 +323,9 @@ def run_detection(recipe: Recipe, seed: int, data: Path, work: Path, args) -> De
 def pooled(run: DetectionRun, folds: list[int], gain: int) -> FoldFigures:
     total = FoldFigures()
     for fold in folds:
-        f = run.figures[(fold, gain)]
+        f = run.figures.get((fold, gain))
+        if f is None:  # a gain this row did not score
+            return FoldFigures(tp=0, n_ref=0, hours=float("nan"))
         total.tp += f.tp
         total.n_ref += f.n_ref
         total.n_pred += f.n_pred

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from animal_spot.annotations.event import Event
-from animal_spot.config import SpectrogramConfig, load_toml
+from animal_spot.config import load_toml
 from animal_spot.data.manifest import Clip
 from animal_spot.data.suggest import DataSummary, format_toml, suggest, summarize
 from animal_spot.frontend.spectrogram import linear_bin_range
@@ -101,12 +101,13 @@ def test_the_file_says_where_each_value_came_from_and_reads_back(tmp_path):
     assert "5th/95th percentiles" in text and "lowest native rate" in text
 
 
-def test_pcen_is_suggested_exactly_when_the_front_end_offers_it():
-    values = suggest(UPCALLS).values["spectrogram"]
-    fields = {f.name for f in dataclasses.fields(SpectrogramConfig)}
-    assert ("normalization" in values) == ("normalization" in fields)
-    if "normalization" in values:
-        assert values["normalization"] == "pcen"
+def test_pcen_is_suggested_for_one_annotated_call_type_and_db_for_several_classes():
+    one_type = dataclasses.replace(UPCALLS, n_call_types=1)
+    assert suggest(one_type).values["spectrogram"]["normalization"] == "pcen"
+    several = dataclasses.replace(UPCALLS, n_call_types=3)
+    assert suggest(several).values["spectrogram"]["normalization"] == "db"
+    clips_only = dataclasses.replace(UPCALLS, low_hz=(), high_hz=(), n_call_types=1)
+    assert suggest(clips_only).values["spectrogram"]["normalization"] == "db"
 
 
 def test_summarize_reads_native_rates_and_takes_durations_from_boxes_or_clips(tmp_path):

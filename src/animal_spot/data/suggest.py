@@ -16,7 +16,8 @@ The rules, each value's comment in the file says which one gave it:
   ``hop_length``: n_fft / 4, halved until the window holds at least 32 frames, or doubled (up
   to n_fft / 2) while it holds more than 512.
 - ``n_freq_bins``: the STFT bins in the band, at most 256.
-- ``spectrogram.normalization = "pcen"`` where the front end offers PCEN.
+- ``spectrogram.normalization``: ``pcen`` for one call type in annotated recordings (a
+  detector's data), else ``db`` (docs/training.md says why).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class DataSummary:
     low_hz: tuple[float, ...] = ()
     high_hz: tuple[float, ...] = ()
     window_s: float | None = None  # the clip length of a Raven source: a cap on the window
+    n_call_types: int = 0  # labels other than noise: 1 with boxes means a detector's data
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,7 @@ def summarize(
         low_hz=tuple(low for low, _ in banded),
         high_hz=tuple(high for _, high in banded),
         window_s=window_s,
+        n_call_types=len({c.label for c in clips if c.label.casefold() != noise_label.casefold()}),
     )
 
 
@@ -234,9 +237,16 @@ def suggest(summary: DataSummary) -> Suggestion:
         n_freq_bins=int(min(max(bins, 2), MAX_FREQ_BINS)),
     )
     if _has_pcen():
-        values["spectrogram"]["normalization"] = "pcen"
+        # As benchmarks/accuracy.py found: PCEN for one call type in long recordings (NARW),
+        # the dB scale for telling types apart (PCEN erased the Watkins species' tones).
+        is_detection = bool(summary.low_hz) and summary.n_call_types <= 1
+        values["spectrogram"]["normalization"] = "pcen" if is_detection else "db"
         sources["spectrogram.normalization"] = (
-            "PCEN adapts to each recording's noise floor, so it holds across nights and gains"
+            "one call type in annotated recordings: PCEN adapts to each recording's noise "
+            "floor, so it holds across nights and gains"
+            if is_detection
+            else "several classes: the dB scale keeps the sustained tones that tell them apart "
+            "(train with gain augmentation: --recipe classifier)"
         )
     return Suggestion(values, sources)
 
