@@ -213,9 +213,12 @@ def machine() -> str:
         model = platform.processor()
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    from animal_spot.prediction.runtime import native_bf16
+
+    precision = "bf16 (native)" if native_bf16() else "fp32"
     return (
         f"{model}, {torch.get_num_threads()} threads, {isa}; torch {torch.__version__}; "
-        f"commit {_commit()}"
+        f"prediction in {precision}; commit {_commit()}"
     )
 
 
@@ -290,7 +293,9 @@ def main() -> None:
                 splits, rates = watkins_splits(args.data / "watkins10")
                 baseline, base = rate_baseline(splits, rates), WATKINS
             else:
-                splits, baseline, base = finch_splits(args.data / "bengalese_finch"), None, FINCH
+                songs = 20 if args.quick else None
+                splits = finch_splits(args.data / "bengalese_finch", songs)
+                baseline, base = None, FINCH
             sizes = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
             recipes = chosen(classifier_recipes(task), rows, args.custom)
             runs = [

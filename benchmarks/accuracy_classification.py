@@ -119,11 +119,15 @@ def rate_baseline(splits: dict[str, list[Clip]], rates: dict[str, int]) -> tuple
     return balanced_accuracy(truth, guessed, n), macro_f1(truth, guessed, n)
 
 
-def finch_splits(data: Path) -> dict[str, list[Clip]]:
+def finch_splits(data: Path, max_songs: int | None = None) -> dict[str, list[Clip]]:
     """Every syllable a clip centred in the window, labelled by its type, grouped by song."""
     clips = []
+    songs: set[str] = set()
     with (data / "syllables.csv").open(newline="") as handle:
         for row in csv.DictReader(handle):
+            songs.add(row["wav"])
+            if max_songs is not None and len(songs) > max_songs:
+                break
             centre = (float(row["onset_s"]) + float(row["offset_s"])) / 2
             start = max(0.0, centre - FINCH_WINDOW_S / 2)
             path = data / "Wave" / row["wav"]

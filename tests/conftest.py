@@ -13,6 +13,12 @@ import torch
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def fp32_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--precision auto`` means fp32 on every machine (bf16 CPUs would change the scores)."""
+    monkeypatch.setenv("ANIMAL_SPOT_NATIVE_BF16", "0")
+
+
 @pytest.fixture(scope="module")
 def one_thread() -> Iterator[None]:
     """One intra-op thread: on a shared 2-core machine two threads can run 10× slower."""

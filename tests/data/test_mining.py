@@ -188,7 +188,8 @@ def test_the_clip_is_centred_on_the_highest_scoring_window_predict_reports(tmp_p
     predict(config, progress=False)
     (track,) = read_scores(tmp_path / "pred" / "site.scores.csv")
     tone = track.column("tone")
-    threshold = float(np.sort(tone)[-4])  # the four best windows fire
+    # the four best windows fire: halfway to the fifth, so float noise cannot flip one
+    threshold = float(np.sort(tone)[-4] + np.sort(tone)[-5]) / 2
     firing = np.concatenate([[False], tone >= threshold, [False]])
     n_runs = int((np.diff(firing.astype(int)) == 1).sum())
 

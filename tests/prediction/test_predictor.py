@@ -78,11 +78,15 @@ def test_embeddings_are_the_penultimate_layer_of_every_window(make_model, record
     np.testing.assert_allclose(scores.embeddings[0], expected[0].numpy(), atol=1e-5)
 
 
-def test_bf16_is_chosen_only_where_the_cpu_has_it_or_when_forced():
+def test_bf16_is_chosen_only_where_the_cpu_has_it_or_when_forced(monkeypatch):
     cpu = torch.device("cpu")
     assert use_bf16("auto", cpu) == native_bf16()
     assert use_bf16("bf16", cpu)
     assert not use_bf16("32", cpu)
+    monkeypatch.setenv("ANIMAL_SPOT_NATIVE_BF16", "1")  # as on a CPU with AMX or AVX-512 BF16
+    assert use_bf16("auto", cpu) and not use_bf16("32", cpu)
+    monkeypatch.setenv("ANIMAL_SPOT_NATIVE_BF16", "0")
+    assert not use_bf16("auto", cpu) and use_bf16("bf16", cpu)
 
 
 def test_forced_bf16_scores_stay_close_to_fp32(make_model, recording):

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import audio
 from ..bundle import ModelBundle
 from ..errors import BadConfig
 from ..prediction.predictor import Predictor, Select, WindowBatch
@@ -52,13 +51,7 @@ class EmbeddingPredictor(Predictor):
 
     def batches(self, path: str | Path, *, select: Select | None = None) -> Iterator[WindowBatch]:
         """Embedding batches of a recording, streamed; ``select`` skips windows' embeddings."""
-        blocks = audio.stream(
-            path,
-            self.frontend.sample_rate_hz,
-            block_s=self.block_s,
-            quality=self.bundle.config.audio.resample_quality,
-        )
-        batches = self._batch(slide_samples(blocks, self.grid), select)
+        batches = self._batch(slide_samples(self.blocks(path), self.grid), select)
         return prefetch(batches) if self.num_workers > 0 else batches
 
     def reference_batches(self, samples: np.ndarray) -> Iterator[WindowBatch]:

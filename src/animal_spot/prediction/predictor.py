@@ -123,14 +123,18 @@ class Predictor:
         return (config.audio, config.spectrogram, self.grid)
 
     # ------------------------------------------------------------------ front end
-    def batches(self, path: str | Path, *, select: Select | None = None) -> Iterator[WindowBatch]:
-        """Spectrogram batches of a recording, streamed; ``select`` skips windows' spectrograms."""
-        blocks = audio.stream(
+    def blocks(self, path: str | Path) -> Iterator[np.ndarray]:
+        """The recording's samples at the model's rate, ``block_s`` at a time."""
+        return audio.stream(
             path,
             self.frontend.sample_rate_hz,
             block_s=self.block_s,
             quality=self.bundle.config.audio.resample_quality,
         )
+
+    def batches(self, path: str | Path, *, select: Select | None = None) -> Iterator[WindowBatch]:
+        """Spectrogram batches of a recording, streamed; ``select`` skips windows' spectrograms."""
+        blocks = self.blocks(path)
         frames = (self.frontend.compress(p) for p in self.frontend.stream_power(blocks))
         batches = self._batch(slide(frames, self.grid), select)
         return prefetch(batches) if self.num_workers > 0 else batches

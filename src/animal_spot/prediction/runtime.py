@@ -22,9 +22,23 @@ MALLOC_ENV = {
 }
 
 
-@functools.lru_cache(maxsize=1)
+NATIVE_BF16_VARIABLE = "ANIMAL_SPOT_NATIVE_BF16"
+
+
 def native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16), from /proc/cpuinfo."""
+    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16), from /proc/cpuinfo.
+
+    ``ANIMAL_SPOT_NATIVE_BF16=0`` (or ``1``) overrides the answer, so that ``--precision auto``
+    gives the same scores on every machine (the test suite sets it to 0).
+    """
+    forced = os.environ.get(NATIVE_BF16_VARIABLE)
+    if forced in ("0", "1"):
+        return forced == "1"
+    return _cpu_has_bf16()
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_has_bf16() -> bool:
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
