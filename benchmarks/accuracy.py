@@ -40,7 +40,14 @@ from accuracy_classification import (
 )
 from accuracy_common import GAIN_AUGMENT, Recipe, mean_spread, quiet_training
 from accuracy_detection import BASE as DETECTION_BASE
-from accuracy_detection import GAINS_DB, DetectionRun, run_detection
+from accuracy_detection import (
+    GAINS_DB,
+    SWEEP_THRESHOLDS,
+    DetectionRun,
+    pooled,
+    run_detection,
+    run_ensemble,
+)
 from animal_spot.recipes import recipe_overrides
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -117,8 +124,6 @@ def seeds_for(recipe: Recipe, args) -> list[int]:
 
 
 def narw_table(runs: list[DetectionRun], recipes: list[Recipe], folds: list[int]) -> list[str]:
-    from accuracy_detection import pooled
-
     head = (
         "| recipe | seeds | recall, 0 dB (calls) | precision, 0 dB | FP/h, 0 dB "
         "| flagged s/h, 0 dB "
@@ -139,7 +144,7 @@ def narw_table(runs: list[DetectionRun], recipes: list[Recipe], folds: list[int]
         worst_fp = [max(f.fp_per_h for f in r.figures.values()) for r in group]
         met = all(f.recall >= 0.85 and f.fp_per_h <= 10 for r in group for f in r.figures.values())
         lines.append(
-            f"| {recipe.name} | {','.join(str(r.seed) for r in group)} "
+            f"| {recipe.name} | {','.join(r.seeds_label or str(r.seed) for r in group)} "
             f"| {mean_spread([t.recall for t in totals])} ({totals[0].tp}/{totals[0].n_ref}) "
             f"| {mean_spread([t.precision for t in totals])} "
             f"| {mean_spread([t.fp_per_h for t in totals], 1)} ({totals[0].fp} in "
@@ -166,6 +171,27 @@ def narw_table(runs: list[DetectionRun], recipes: list[Recipe], folds: list[int]
     if mining:
         detail += ["", "Hard negatives (FP/h before and after, at equal recall, 0 dB):", *mining]
     return lines + detail
+
+
+def sweep_lines(ensembles: list[DetectionRun], folds: list[int]) -> list[str]:
+    """Ensembles at higher thresholds than the stored one, per fold and gain (for reading the
+    trade-off, not chosen on these recordings)."""
+    lines = []
+    for run in ensembles:
+        lines += ["", f"{run.recipe} at other thresholds (recall · FP/h per fold, every gain):", ""]
+        lines.append("| threshold | gain | " + " | ".join(f"fold {f}" for f in folds) + " |")
+        lines.append("|" + "---|" * (2 + len(folds)))
+        for threshold in SWEEP_THRESHOLDS:
+            for gain in GAINS_DB:
+                cells = [run.sweep[(f, gain, threshold)] for f in folds]
+                lines.append(
+                    f"| {threshold} | {gain:+d} dB | "
+                    + " | ".join(
+                        f"{c.recall:.2f} ({c.tp}/{c.n_ref}) · {c.fp_per_h:.0f}" for c in cells
+                    )
+                    + " |"
+                )
+    return lines
 
 
 def clip_table(
@@ -284,8 +310,16 @@ def main() -> None:
                 for r in recipes
                 for seed in seeds_for(r, args)
             ]
+            ensembles = []
+            for recipe in recipes:
+                group = [r for r in runs if r.recipe == recipe.name]
+                if recipe.name == "recommended" and len(group) > 1:
+                    ensemble = run_ensemble(group, args.data / "narw_upcalls", work / "narw", args)
+                    ensembles.append(ensemble)
+                    recipes.append(Recipe(ensemble.recipe))
             out += ["", "### NARW up-calls: leave one recording out, ±gain", ""]
-            out += narw_table(runs, recipes, args.folds)
+            out += narw_table([*runs, *ensembles], recipes, args.folds)
+            out += sweep_lines(ensembles, args.folds)
         for task in ("watkins", "finch"):
             if task not in tasks:
                 continue

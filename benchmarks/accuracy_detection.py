@@ -104,6 +104,9 @@ class DetectionRun:
     mining: list[str] = field(default_factory=list)
     seconds: float = 0.0
     train_s: float = 0.0
+    models: dict[int, Path] = field(default_factory=dict)  # fold → the model it scored with
+    seeds_label: str = ""  # an ensemble: the seeds it combines
+    sweep: dict[tuple[int, int, float], FoldFigures] = field(default_factory=dict)
 
 
 def fold_clips(data: Path, work: Path, fold: int, args) -> dict[str, list[Clip]]:
@@ -176,10 +179,13 @@ def score_events(events: dict[str, list[Event]], refs, hours: float) -> FoldFigu
     return figures
 
 
-def predict_folder(model_path: Path, folder: Path, out: Path, hop_s: float) -> dict[str, Path]:
-    """Predict every recording of ``folder``; the exact path's events via ``--cascade``."""
+def predict_folder(
+    model_path: Path | tuple[Path, ...], folder: Path, out: Path, hop_s: float
+) -> dict[str, Path]:
+    """Predict every recording of ``folder`` (several models: their ensemble, mean scores);
+    the exact path's events via ``--cascade``."""
     config = PredictConfig(
-        model_path=(model_path,),
+        model_path=model_path if isinstance(model_path, tuple) else (model_path,),
         input_file=folder,
         output_dir=out,
         hop_s=hop_s,
@@ -232,6 +238,7 @@ def run_fold(recipe: Recipe, seed: int, fold: Fold, args, run: DetectionRun) -> 
     if recipe.hard_negatives:
         model_path = mine_and_retrain(config, seed, model_path, fold, args, run)
     run.train_s += time.perf_counter() - start
+    run.models[fold.index] = model_path
     for gain in recipe.gains_db or GAINS_DB:
         folder = fold.gains[gain]
         hop_s = recipe.hop_s or args.hop
@@ -317,6 +324,28 @@ def run_detection(recipe: Recipe, seed: int, data: Path, work: Path, args) -> De
             flush=True,
         )
     run.seconds = time.perf_counter() - start
+    return run
+
+
+SWEEP_THRESHOLDS = (0.7, 0.9)
+
+
+def run_ensemble(group: list[DetectionRun], data: Path, work: Path, args) -> DetectionRun:
+    """The seeds' models of one recipe as one ensemble (``predict`` with every model_path)."""
+    run = DetectionRun(f"{group[0].recipe}, ensemble of {len(group)} seeds", -1)
+    run.seeds_label = "+".join(str(r.seed) for r in group)
+    refs = references(data)
+    for index in args.folds:
+        models = tuple(r.models[index] for r in group)
+        folders = gain_copies(data, work, index)
+        for gain in GAINS_DB:
+            out = work / "ensemble" / group[0].recipe.replace(" ", "_") / f"fold{index}{gain:+d}"
+            files = predict_folder(models, folders[gain], out, args.hop)
+            hours = hours_of(folders[gain])
+            run.figures[(index, gain)] = score_events(stored_events(files, None), refs, hours)
+            for threshold in SWEEP_THRESHOLDS:
+                events = stored_events(files, {"target": threshold})
+                run.sweep[(index, gain, threshold)] = score_events(events, refs, hours)
     return run
 
 
