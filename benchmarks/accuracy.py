@@ -81,7 +81,9 @@ def detector_recipes() -> list[Recipe]:
     ]
     if HAS_BIRDNET:  # ~23 ms per window: a coarser hop and three gains (it is level-blind)
         recipes.append(Recipe("birdnet", BIRDNET_DETECTOR, gains_db=(0, -12, 12), hop_s=1.0))
-    recipes.append(recommended("detector", DETECTION_BASE))
+    best = recommended("detector", DETECTION_BASE)
+    recipes.append(best)
+    recipes.append(Recipe("recommended + hard negatives", best.overrides, hard_negatives=True))
     return recipes
 
 

@@ -278,26 +278,36 @@ def mine_and_retrain(config, seed: int, first_model: Path, fold: Fold, args, run
     before = predict_folder(first_model, fold.gains[0], fold.work / "before", args.hop)
     after = predict_folder(retrained, fold.gains[0], fold.work / "after", args.hop)
     first = score_events(stored_events(before, None), fold.refs, hours)
+    second = score_events(stored_events(after, None), fold.refs, hours)
     threshold, matched = equal_recall(after, fold.refs, hours, first.recall)
+    at_equal = (
+        f"at equal recall (threshold {threshold:.2f}): {matched.fp_per_h:.1f} FP/h"
+        if threshold is not None
+        else f"no threshold reaches that recall (best {matched.recall:.2f})"
+    )
     run.mining.append(
         f"fold {fold.index}: {result.n_events + from_background.n_events} false-positive "
         f"events on {result.free_hours + from_background.free_hours:.2f} h of call-free "
-        f"training audio, {len(mined)} clips mined; "
-        f"before: recall {first.recall:.2f} "
-        f"({first.tp}/{first.n_ref}), {first.fp_per_h:.1f} FP/h; after, at equal recall "
-        f"(threshold {threshold:.2f}): recall {matched.recall:.2f}, {matched.fp_per_h:.1f} FP/h"
+        f"training audio, {len(mined)} clips mined; before: recall {first.recall:.2f} "
+        f"({first.tp}/{first.n_ref}), {first.fp_per_h:.1f} FP/h; after, at the stored "
+        f"threshold: recall {second.recall:.2f} ({second.tp}/{second.n_ref}), "
+        f"{second.fp_per_h:.1f} FP/h; {at_equal}"
     )
     return retrained
 
 
-def equal_recall(files, refs, hours: float, recall: float) -> tuple[float, FoldFigures]:
-    """The highest threshold whose recall reaches ``recall``, and the figures there."""
-    best = (0.0, score_events(stored_events(files, {"target": 0.0}), refs, hours))
+def equal_recall(files, refs, hours: float, recall: float) -> tuple[float | None, FoldFigures]:
+    """The highest threshold whose recall reaches ``recall`` and the figures there; ``None``
+    and the figures of the best recall when no threshold from 0.99 down to 0.01 reaches it."""
+    best: tuple[float, FoldFigures] | None = None
     for threshold in np.arange(0.99, 0.0, -0.01):
         figures = score_events(stored_events(files, {"target": float(threshold)}), refs, hours)
         if figures.recall >= recall - 1e-9:
             return float(threshold), figures
-    return best
+        if best is None or figures.recall > best[1].recall:
+            best = (float(threshold), figures)
+    assert best is not None
+    return None, best[1]
 
 
 def make_fold(index: int, data: Path, work: Path, args) -> Fold:
