@@ -16,6 +16,11 @@ from animal_spot.training.fit import train
 from tests.prediction.conftest import SMALL_AUDIO, SMALL_SPECTROGRAM
 
 HOP_S = 0.25
+WINDOW_S = SMALL_SPECTROGRAM.sequence_len_ms / 1000
+# A correct model may fire on any window holding part of a call, or only on windows holding all
+# of it; with centre spans either puts a boundary within half a window plus half a hop of the
+# call's (never one hop: that bound failed on a machine whose model fired a little earlier).
+BOUNDARY_TOLERANCE_S = WINDOW_S / 2 + HOP_S / 2
 DURATION_S = 600.0
 QUIET_FROM_S = 480.0  # the last two minutes hold noise only
 # 24 tones of 0.3–0.45 s at irregular times (never on the window grid) in the first 8 minutes
@@ -25,8 +30,11 @@ CALLS = [
 
 
 @pytest.fixture(scope="module")
-def trained_model(tmp_path_factory) -> Path:
-    """ResNet-18 trained on tone vs noise clips: ~110 optimisation steps on 32 × 31 inputs."""
+def trained_model(tmp_path_factory, one_thread) -> Path:
+    """ResNet-18 trained on tone vs noise clips: ~110 optimisation steps on 32 × 31 inputs.
+
+    One thread: the same arithmetic, hence the same model, on every machine and load.
+    """
     root = tmp_path_factory.mktemp("trained")
     clips = synthesize_clips(root / "clips", classes=("tone", "noise"), clips_per_class=96)
     prepared = prepare(root / "prepared", clips_dir=clips.folder, split=(0.8, 0.1, 0.1), seed=0)
@@ -48,7 +56,9 @@ def trained_model(tmp_path_factory) -> Path:
     return train(config, prepared.splits).model_path
 
 
-def test_every_call_is_found_within_one_hop_and_nothing_in_pure_noise(trained_model, tmp_path):
+def test_every_call_is_found_near_its_boundaries_and_nothing_in_pure_noise(
+    trained_model, tmp_path
+):
     assert CALLS[-1][0] + 1 < QUIET_FROM_S
     recording = synthesize_recording(tmp_path / "night.wav", DURATION_S, CALLS, seed=1)
     config = PredictConfig(
@@ -62,7 +72,7 @@ def test_every_call_is_found_within_one_hop_and_nothing_in_pure_noise(trained_mo
         nearest = int(np.abs(starts - start_s).argmin())
         event = events[nearest]
         assert event.label == "tone"
-        assert abs(event.start_s - start_s) <= HOP_S, (start_s, event)
-        assert abs(event.end_s - (start_s + length_s)) <= HOP_S, (start_s, event)
+        assert abs(event.start_s - start_s) <= BOUNDARY_TOLERANCE_S, (start_s, event)
+        assert abs(event.end_s - (start_s + length_s)) <= BOUNDARY_TOLERANCE_S, (start_s, event)
     assert len(events) == len(CALLS)  # nothing found between the calls
     assert all(e.end_s < QUIET_FROM_S for e in events)  # nor in the two quiet minutes
