@@ -11,13 +11,15 @@ import itertools
 import logging
 import math
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from .. import audio
 from ..annotations import raven
-from ..errors import AnimalSpotError, BadConfig
+from ..annotations.event import Event
+from ..errors import AnimalSpotError, BadConfig, BadData
 from .clips import AUDIO_SUFFIXES, Problem, ReadResult, _audio_files, _finish, _reason
 from .manifest import Clip
 
@@ -113,8 +115,11 @@ def read_raven(
     different places in the window. ``noise_per_selection`` × (selections) noise clips of
     ``window_s`` per recording come from the stretches at least ``margin_s`` from every
     selection of that recording (labelled or not), apart where they fit, seeded per recording.
-    The group is the recording's stem. Recordings without a table, tables without a recording,
-    unreadable files and selections past the end are reported, not used.
+    The group is the recording's stem. A multi-file table gives each recording it names the
+    selections of that recording (`raven.read_paired`). Recordings without a table, tables
+    without a recording and unreadable files are reported, not used; a table whose selections
+    were not all used gives one problem that counts them by reason (without a label, past the
+    end of the recording, of sound files not among the recordings), with details at INFO.
     """
     if not (window_s > 0 and noise_per_selection >= 0 and margin_s >= 0):
         raise BadConfig(
@@ -127,22 +132,22 @@ def read_raven(
         )
     raven_dir, audio_dir = Path(raven_dir), Path(audio_dir)
     recordings = _audio_files(audio_dir, AUDIO_SUFFIXES, skip_backup=False)
-    pairs, unpaired = raven.pair_tables(recordings, raven.table_files(raven_dir))
-    problems = [Problem(path, f"{reason}; not used") for path, reason in unpaired]
+    paired = raven.read_paired(recordings, raven.table_files(raven_dir), annotation_column)
+    problems = [Problem(path, f"{reason}; not used") for path, reason in paired.unpaired]
     clips: list[Clip] = []
-    for recording, table in pairs.items():
+    for recording, table in paired.tables.items():
+        events, report = paired.events[recording], paired.reports[table]
         try:
-            events = raven.read_table(table, annotation_column)
             duration_s = audio.info(recording).duration_s
         except AnimalSpotError as err:
-            problems.append(Problem(Path(err.path or table), _reason(err)))
+            problems.append(Problem(Path(err.path or recording), _reason(err)))
+            for _ in events:
+                report.skip("of an unreadable recording")
             continue
         n_calls, group = 0, recording.stem
         crop_rng = np.random.default_rng([seed, zlib.crc32(group.encode()), 1])
         for event in sorted(events, key=lambda e: (e.start_s, e.end_s)):
-            if event.start_s >= duration_s or not event.label:
-                why = "has no label" if not event.label else f"begins past the end {duration_s} s"
-                problems.append(Problem(table, f"the selection at {event.start_s} s {why}"))
+            if not _is_usable(event, duration_s, recording, report):
                 continue
             if crops_per_selection == 1:
                 start_s, end_s = _widen(event.start_s, event.end_s, window_s, duration_s)
@@ -170,7 +175,45 @@ def read_raven(
         for start_s in starts:
             end_s = start_s + window_s
             clips.append(Clip(recording, noise_label, group, round(start_s, 6), round(end_s, 6)))
-    return _finish(clips, problems, raven_dir)
+    if not clips and problems:  # nothing usable: say why rather than "no clips to split"
+        first = next((p for p in problems if p.path.suffix.casefold() == ".txt"), problems[0])
+        raise BadData(
+            f"no clips from the selection tables; first problem: {first}",
+            path=raven_dir,
+            fix="name each table after its recording and export it tab-separated",
+        )
+    return _finish_tables(clips, problems, paired.reports.values(), raven_dir)
+
+
+def _is_usable(event: Event, duration_s: float, recording: Path, report: raven.TableReport) -> bool:
+    """Whether a selection gives a call clip; if not, it is counted as skipped in ``report``."""
+    where = f"at {event.start_s} s of {recording.name}"
+    if not event.label:
+        report.skip("without a label", f"{where}: no label")
+    elif event.start_s >= duration_s:
+        report.skip("past the end of the recording", f"{where}: past the end {duration_s} s")
+    else:
+        return True
+    return False
+
+
+def _finish_tables(
+    clips: list[Clip],
+    problems: list[Problem],
+    reports: Iterable[raven.TableReport],
+    source: Path,
+) -> ReadResult:
+    """One line per table with skipped selections joins the problems; every table is logged."""
+    n_selections = 0
+    for report in reports:
+        logger.info("%s: %s", report.table, report.summary())
+        if report.n_skipped:
+            problems.append(Problem(report.table, report.summary()))
+            n_selections += report.n_skipped
+    logger.info("%s: %d clips, %d selections skipped", source, len(clips), n_selections)
+    for problem in problems:
+        logger.info("skipped %s", problem)
+    return ReadResult(clips, problems)
 
 
 def read_background(

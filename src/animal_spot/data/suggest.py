@@ -119,9 +119,9 @@ def selection_boxes(
     recordings = sorted({clip.path for clip in clips})
     pairs, _ = raven.pair_tables(recordings, raven.table_files(raven_dir))
     boxes: list[Event] = []
-    for table in pairs.values():
+    for recording, table in pairs.items():
         try:
-            boxes += raven.read_table(table, annotation_column)
+            boxes += raven.read_table(table, annotation_column, recording=recording)
         except AnimalSpotError:
             continue  # reported by prepare already
     return boxes

@@ -1,13 +1,15 @@
 """What evaluation reads: predicted and reference tables paired by recording, scores, durations.
 
 A table names its recording: ``rec.selections.txt`` (prediction), ``rec.Table.1.selections.txt``
-(Raven), ``rec_predict_output.log.annotation.result.txt`` (ANIMAL-SPOT) all belong to ``rec``.
-Predicted tables find their reference table with `raven.match_table`.
+(Raven), ``rec.BirdNET.selection.table.txt`` (BirdNET-Analyzer),
+``rec_predict_output.log.annotation.result.txt`` (ANIMAL-SPOT) all belong to ``rec``.
+Predicted tables find their reference table with `raven.TableIndex`: by name, or in a
+multi-file reference table that names the recording's sound file.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +20,8 @@ from ..errors import BadTable
 from ..prediction.outputs import COMBINED_TABLE
 from ..prediction.scores import ScoreTrack, read_scores
 
-# Suffixes that tools add after the recording's stem, in the order they follow it.
-_TABLE_SUFFIXES = re.compile(
-    r"(_predict_output)?(\.log)?(\.annotation\.result)?(\.table\.\d+)?(\.selections)?$",
-    re.IGNORECASE,
-)
+logger = logging.getLogger(__name__)
+
 SCORES_SUFFIX = ".scores.csv"
 NO_REFERENCE = "no reference table of this recording"
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".aif", ".aiff", ".mp3", ".w64"})
@@ -31,8 +30,7 @@ AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".aif", ".aiff", "
 def recording_name(table: str | Path) -> str:
     """The recording stem a table belongs to: ``rec.Table.1.selections.txt`` → ``rec``."""
     name = Path(table).name
-    name = name[: -len(".txt")] if name.casefold().endswith(".txt") else name
-    return _TABLE_SUFFIXES.sub("", name) or name
+    return raven.recording_stem(name if name.casefold().endswith(".txt") else f"{name}.txt")
 
 
 @dataclass
@@ -143,6 +141,54 @@ def read_background(paths: Sequence[str | Path]) -> Background:
     return Background(frozenset({*durations, *tables}), durations, tables)
 
 
+_Key = tuple[Path, str]  # (reference table, recording name casefolded; "" for a one-recording one)
+
+
+class _References:
+    """Reference tables: found by recording name (multi-file ones too), read once each."""
+
+    def __init__(self, tables: list[Path], annotation_column: str | None) -> None:
+        self.tables = tables
+        self.index = raven.TableIndex(tables)
+        self.annotation_column = annotation_column
+        self._read: dict[Path, raven.SelectionTable] = {}
+        self._used: dict[Path, set[int]] = {}  # table → lines of the selections given out
+
+    def key(self, name: str) -> _Key | None:
+        """Where the reference events of recording ``name`` are, or None."""
+        table = self.index.find(f"{name}.wav")
+        if table is None:
+            return None
+        return table, name.casefold() if table in self.index.files else ""
+
+    def events(self, key: _Key, name: str) -> list[Event]:
+        """The reference events of recording ``name`` (multi-file tables: its file's only)."""
+        table = self._read.get(key[0])
+        if table is None:
+            table = self._read[key[0]] = raven.read_selections(key[0], self.annotation_column)
+        selections = table.selections
+        if table.is_multi_file:
+            files = {s.file for s in selections if s.file}
+            mine = raven.files_of_recording(files, f"{name}.wav")
+            selections = [s for s in selections if s.file in mine]
+        self._used.setdefault(key[0], set()).update(s.line for s in selections)
+        return [s.event for s in selections]
+
+    def reports(self) -> list[tuple[str, str]]:
+        """Log each table's selections used; ``(table, summary)`` where some were skipped."""
+        skipped = []
+        for path, table in self._read.items():
+            report = raven.TableReport(path, len(table.selections))
+            for selection in table.selections:
+                if selection.line not in self._used.get(path, set()):
+                    detail = f"of line {selection.line}: no predictions for {selection.file}"
+                    report.skip("of recordings without predictions", detail)
+            logger.info("%s: %s", path, report.summary())
+            if report.n_skipped:
+                skipped.append((str(path), report.summary()))
+        return skipped
+
+
 def pair_recordings(
     references: str | Path | None,
     predictions: str | Path | None = None,
@@ -154,7 +200,9 @@ def pair_recordings(
     """Read and pair every recording's tables (and window scores) by recording name.
 
     Each predicted table (or, without predictions, each score track) is matched to a reference
-    table; a single predicted table and a single reference table always pair. Where none
+    table; a single predicted table and a single one-recording reference table always pair. A
+    multi-file reference table gives each recording the selections of its sound file; its
+    selections of files without predictions are counted in one ``(table, summary)`` line. Where none
     matches and the recording is in ``background``, it is paired with no reference events
     (a reference table, where one exists, wins).
 
@@ -166,31 +214,32 @@ def pair_recordings(
     """
     background = background or Background()
     reference_tables = _tables(Path(references), "reference") if references is not None else []
+    known = _References(reference_tables, annotation_column)
     tracks = _tracks_by_name(Path(scores)) if scores is not None else {}
     unpaired: list[tuple[str, str]] = []
-    pairs: dict[Path, tuple[str, Path | None]] = {}  # reference table → (name, predicted table)
+    pairs: dict[_Key, tuple[str, Path | None]] = {}  # reference → (name, predicted table)
     quiet: dict[str, tuple[str, Path | None]] = {}  # background name → (name, predicted table)
     if predictions is not None:
         predicted_tables = _tables(Path(predictions), "predicted")
-        if len(predicted_tables) == 1 and len(reference_tables) == 1:
-            only = predicted_tables[0]
-            pairs[reference_tables[0]] = (recording_name(reference_tables[0]), only)
+        only = reference_tables[0] if len(reference_tables) == 1 else None
+        if len(predicted_tables) == 1 and only is not None and only not in known.index.files:
+            pairs[only, ""] = (recording_name(only), predicted_tables[0])
             predicted_tables = []
         for table in predicted_tables:
             name = recording_name(table)
-            match = raven.match_table(f"{name}.wav", reference_tables)
+            match = known.key(name)
             if match is None and name.casefold() in background.names:
                 quiet.setdefault(name.casefold(), (name, table))
             elif match is None:
                 unpaired.append((str(table), NO_REFERENCE))
             elif match in pairs:
-                unpaired.append((str(table), f"{match.name} is already paired"))
+                unpaired.append((str(table), f"{match[0].name} is already paired"))
             else:
                 pairs[match] = (name, table)
     else:
         names = sorted({Path(track.file).stem for track in tracks.values()})
         for name in names:
-            match = raven.match_table(f"{name}.wav", reference_tables)
+            match = known.key(name)
             if match is None and name.casefold() in background.names:
                 quiet.setdefault(name.casefold(), (name, None))
             elif match is None:
@@ -205,15 +254,17 @@ def pair_recordings(
         (key, "background recording without predictions")
         for key in sorted(background.names - set(quiet) - paired)
     ]
+    in_pairs = {table for table, _ in pairs}
     unpaired += [
-        (str(t), "no predictions for this reference table")
+        (str(t), known.index.errors.get(t, "no predictions for this reference table"))
         for t in reference_tables
-        if t not in pairs
+        if t not in in_pairs
     ]
     found: list[tuple[str, Path | None, list[Event], Path | None]] = [
-        (name, predicted, raven.read_table(reference, annotation_column), reference)
-        for reference, (name, predicted) in pairs.items()
+        (name, predicted, known.events(key, name), key[0])
+        for key, (name, predicted) in pairs.items()
     ]
+    unpaired += known.reports()
     found += [(name, predicted, [], None) for name, predicted in quiet.values()]
     recordings = []
     for name, predicted, references_read, reference in sorted(found, key=lambda item: item[0]):

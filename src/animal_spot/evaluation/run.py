@@ -322,7 +322,10 @@ def evaluate(
     )
     notes = _warn_left_out(unpaired, quiet)
     if not recordings:
-        reason = unpaired[0][1] if unpaired else "nothing found"
+        # A table that could not be read says more than "no reference table of this recording".
+        generic = {NO_REFERENCE, "no predictions for this reference table"}
+        specific = [why for _, why in unpaired if why not in generic]
+        reason = (specific or [why for _, why in unpaired] or ["nothing found"])[0]
         raise BadTable(
             f"no recording has both a reference (or is call-free) and a prediction ({reason})",
             path=predictions if predictions is not None else scores,
