@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -107,3 +109,49 @@ def test_corrupt_flac_from_the_orca_catalogue_is_reported(shared_data):
     path = shared_data / "orca_ford_catalog" / "Sounds" / "catalog" / "flac" / "FO-S46.flac"
     with pytest.raises(BadAudio, match=r"FO-S46\.flac"):
         audio.read(path)
+
+
+def _latin1_name(folder, name: bytes):
+    """A path whose name is not UTF-8, as ``os.listdir`` gives it (surrogate escapes)."""
+    return folder / os.fsdecode(name)
+
+
+def test_a_name_that_is_not_utf8_reads_like_any_other(tmp_path):
+    samples = synth(0.5, sample_rate_hz=8000)
+    sf.write(str(tmp_path / "plain.wav"), samples, 8000, subtype="FLOAT")
+    odd = _latin1_name(tmp_path, b"caf\xe9.wav")
+    os.rename(tmp_path / "plain.wav", odd)
+    assert audio.info(odd).n_samples == samples.size
+    assert np.array_equal(audio.read(odd), samples)
+    assert np.array_equal(np.concatenate(list(audio.stream(odd))), samples)
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path):
+    fifo = tmp_path / "live.wav"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer comes
+    with pytest.raises(BadAudio, match="is a FIFO, not a recording"):
+        audio.info(fifo)
+
+
+def test_a_folder_named_like_a_recording_is_refused(tmp_path):
+    (tmp_path / "night.wav").mkdir()
+    with pytest.raises(BadAudio, match="is a folder, not a recording"):
+        audio.read(tmp_path / "night.wav")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_reported_as_a_permission_error(tmp_path):
+    path = write_wav(tmp_path / "locked.wav", 0.2, sample_rate_hz=8000)
+    path.chmod(0)
+    with pytest.raises(BadAudio) as err:
+        audio.info(path)
+    assert "permission denied" in str(err.value)
+    assert "check the file's permissions" in str(err.value)
+    assert "re-export" not in str(err.value)
+
+
+def test_permission_errors_get_their_own_reason_and_fix():
+    reason, fix = audio.os_reason(PermissionError(13, "Permission denied"))
+    assert (reason, fix) == ("cannot read: permission denied", "check the file's permissions")
+    reason, fix = audio.os_reason(OSError(5, "Input/output error"))
+    assert (reason, fix) == ("cannot read (Input/output error)", None)

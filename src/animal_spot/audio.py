@@ -1,8 +1,17 @@
-"""Reading recordings: any libsndfile format, mono, resampled with soxr, windows and streams."""
+"""Reading recordings: any libsndfile format, mono, resampled with soxr, windows and streams.
+
+Any channel count is mixed down to mono and any sample rate resampled. A file that cannot be
+used raises ``BadAudio`` naming it: a missing or unreadable file (permission errors say so), a
+folder, FIFO, socket or device (never opened, so a FIFO cannot block), an empty or corrupt file,
+and a file holding NaN or infinite samples (refused, not zeroed: such a recording was damaged
+on export, and zeros would hide that from its scores).
+"""
 
 from __future__ import annotations
 
 import math
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +23,14 @@ import soxr
 from .errors import BadAudio
 
 _FIX = "re-export it as WAV or FLAC, or remove it from the folder"
+_PERMISSION_FIX = "check the file's permissions"
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +47,45 @@ class AudioInfo:
         return self.n_samples / self.sample_rate_hz
 
 
-def _open(path: Path) -> sf.SoundFile:
-    if not path.is_file():
-        raise BadAudio("no such file", path=path)
-    if path.stat().st_size == 0:
-        raise BadAudio("the file is empty (0 bytes)", path=path, fix=_FIX)
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words (``a FIFO``), from its ``st_mode``."""
+    return next((kind for is_kind, kind in _KINDS if is_kind(mode)), "not a regular file")
+
+
+def os_reason(err: OSError) -> tuple[str, str | None]:
+    """``(reason, fix)`` for an OSError met while reading a file: permissions get their own."""
+    if isinstance(err, PermissionError):
+        return "cannot read: permission denied", _PERMISSION_FIX
+    if isinstance(err, FileNotFoundError):
+        return "no such file", None
+    return f"cannot read ({err.strerror or type(err).__name__})", None
+
+
+def _checked_stat(path: Path) -> None:
+    # stat never opens the file, so a FIFO is refused here instead of blocking a read.
     try:
-        return sf.SoundFile(str(path))
+        status = path.stat()
+    except OSError as err:
+        reason, fix = os_reason(err)
+        raise BadAudio(reason, path=path, fix=fix) from None
+    if not stat.S_ISREG(status.st_mode):
+        raise BadAudio(f"is {file_kind(status.st_mode)}, not a recording", path=path)
+    if status.st_size == 0:
+        raise BadAudio("the file is empty (0 bytes)", path=path, fix=_FIX)
+
+
+def _open(path: Path) -> sf.SoundFile:
+    _checked_stat(path)
+    # Bytes keep a name that is not valid UTF-8 as it is on disk (libsndfile wants bytes).
+    name: str | bytes = os.fsencode(path) if os.name == "posix" else str(path)
+    try:
+        return sf.SoundFile(name)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
+        try:
+            open(path, "rb").close()  # libsndfile says only "System error": find out which
+        except OSError as os_err:
+            reason, fix = os_reason(os_err)
+            raise BadAudio(reason, path=path, fix=fix) from None
         reason = str(err).split(":")[-1].strip() or type(err).__name__
         raise BadAudio(f"cannot be read as audio ({reason})", path=path, fix=_FIX) from None
 

@@ -8,8 +8,13 @@ do not depend on the number of DataLoader workers.
 
 from __future__ import annotations
 
+import errno
 import functools
+import logging
+import os
+import stat
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +33,110 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 # Normalisations computed over the frames of a whole window, not frame by frame.
 WINDOW_NORMALIZATIONS = frozenset({"pcen", "per_window"})
 
+MAX_WARNINGS = 20  # per-entry warnings before the rest are only counted
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AudioScan:
+    """What a folder search found: recordings, and entries left out with the reason."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _is_audio_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in AUDIO_SUFFIXES
+
+
+def _scan_entry(entry: os.DirEntry[str], scan: AudioScan, folders: list[Path]) -> None:
+    """Sort one folder entry into files, skipped or folders to search; never opens it."""
+    is_audio = _is_audio_name(entry.name)
+    if not is_audio and not entry.is_symlink() and not entry.is_dir(follow_symlinks=False):
+        return  # notes, tables: no stat needed
+    path = Path(entry.path)
+    try:
+        mode = entry.stat().st_mode  # follows links
+    except OSError as err:
+        if entry.is_symlink() and is_audio:
+            scan.skipped.append((path, f"{_link_reason(err)}, not a recording"))
+        elif entry.is_symlink():
+            scan.skipped.append((path, f"{_link_reason(err)}; not searched"))
+        elif is_audio:
+            scan.skipped.append((path, f"cannot read ({err.strerror})"))
+        return
+    if stat.S_ISDIR(mode):
+        if is_audio:
+            scan.skipped.append((path, "is a folder, not a recording"))
+        folders.append(path)
+    elif is_audio:
+        if stat.S_ISREG(mode):
+            scan.files.append(path)
+        else:
+            scan.skipped.append((path, f"is {audio.file_kind(mode)}, not a recording"))
+
+
+def _link_reason(err: OSError) -> str:
+    if err.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    if isinstance(err, FileNotFoundError):
+        return "a dangling symbolic link"
+    return f"a link that cannot be followed ({err.strerror})"
+
+
+_SEEN_FOLDER = "links to a folder searched already (a link loop or a second link)"
+
+
+def scan_audio(folder: Path, recursive: bool = True) -> AudioScan:
+    """Audio files under ``folder`` (case-insensitive suffixes, sorted), and what was left out.
+
+    Links are followed, but each folder is searched once, so a link loop ends. Folders that
+    cannot be read, dangling links, FIFOs and folders named like recordings are left out
+    with a reason; no entry is ever opened, so a FIFO cannot block the search.
+    """
+    scan = AudioScan()
+    seen: set[tuple[int, int]] = set()
+    folders = [folder]
+    while folders:
+        current = folders.pop()
+        try:
+            status = current.stat()
+            if (status.st_dev, status.st_ino) in seen:
+                scan.skipped.append((current, _SEEN_FOLDER))
+                continue
+            seen.add((status.st_dev, status.st_ino))
+            with os.scandir(current) as entries:
+                found: list[Path] = []
+                for entry in entries:
+                    _scan_entry(entry, scan, found)
+        except OSError as err:
+            scan.skipped.append((current, f"folder not searched: {audio.os_reason(err)[0]}"))
+            continue
+        if recursive:
+            folders.extend(sorted(found, reverse=True))
+    scan.files.sort()
+    scan.skipped.sort()
+    return scan
+
 
 def list_audio(folder: Path, recursive: bool = True) -> list[Path]:
-    """Audio files under ``folder`` (case-insensitive suffixes), sorted."""
-    pattern = "**/*" if recursive else "*"
-    return sorted(
-        p for p in folder.glob(pattern) if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()
-    )
+    """Audio files under ``folder`` (case-insensitive suffixes), sorted; logs what it left out.
+
+    One WARNING line per entry left out (`scan_audio`), the first ``MAX_WARNINGS`` of them,
+    then a count.
+    """
+    scan = scan_audio(folder, recursive)
+    warn_skipped(scan.skipped)
+    return scan.files
+
+
+def warn_skipped(skipped: Sequence[tuple[Path, str]], what: str = "left out") -> None:
+    """Log one WARNING per ``(path, reason)``, the first `MAX_WARNINGS`, then how many more."""
+    for path, reason in skipped[:MAX_WARNINGS]:
+        log.warning("%s %s: %s", what, path, reason)
+    if len(skipped) > MAX_WARNINGS:
+        log.warning("%s %d more files (%d in all)", what, len(skipped) - MAX_WARNINGS, len(skipped))
 
 
 class ClipDataset(Dataset[tuple[torch.Tensor, int]]):

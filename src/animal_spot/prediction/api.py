@@ -2,9 +2,18 @@
 
 Every recording under ``input_file`` (a file, or a folder searched recursively) gets its files
 in ``output_dir`` (see `outputs`); the folder also gets ``all.selections.txt`` (every event,
-with a ``Begin File`` column) and, when some recording could not be read, ``errors.csv``
+with a ``Begin File`` column) and, when some input could not be used, ``errors.csv``
 (``file,reason``; the run goes on). A recording whose outputs exist and are newer than it is
 skipped unless ``overwrite``, so a killed run resumes where it stopped.
+
+Inputs that cannot be used are each named once in ``errors.csv`` and in a WARNING line (the
+first 20, then a count): unreadable recordings and folders, corrupt, empty or truncated-to-
+nothing files, NaN/infinite samples (see `audio`), dangling links, link loops, FIFOs and
+folders named like recordings (none of them is opened). The run then ends normally (the
+command's exit code 0) as long as one recording was scored or was done before; when none was,
+``predict`` raises ``BadAudio`` (exit code 2), after writing ``errors.csv``. One run at a time
+may write into an output folder: a second one raises ``BadConfig`` at once
+(`atomic.folder_lock`).
 
 Speed on CPUs: ``predict`` tunes glibc malloc in its own process (`runtime.tune_malloc`:
 20–50 % faster inference) unless a ``MALLOC_*_`` environment variable is already set, and uses
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +35,20 @@ from tqdm import tqdm
 from .. import audio
 from ..annotations.event import Event
 from ..annotations.raven import write_table
+from ..atomic import folder_lock
 from ..bundle import ModelBundle, load_model
+from ..cells import printable
 from ..config import ExperimentConfig, PredictConfig
-from ..data.dataset import list_audio
-from ..errors import BadAudio, BadConfig
+from ..data.dataset import AUDIO_SUFFIXES, scan_audio, warn_skipped
+from ..errors import AnimalSpotError, BadAudio, BadConfig
 from . import events as event_rules
 from .outputs import (
     COMBINED_TABLE,
+    ERRORS_CSV,
     Done,
     clear_stale_temp_files,
     is_done,
+    output_bases,
     output_paths,
     write_combined,
     write_embeddings,
@@ -155,13 +169,37 @@ def _write_legacy_log(
     )
 
 
+_FIX_INPUT = "give a recording or a folder"
+
+
+def scan_recordings(input_path: Path) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """``(recording, name)`` pairs, and ``(path, reason)`` of entries left out (`scan_audio`).
+
+    A name is the path relative to the input folder (a file's own name for a file).
+
+    Raises:
+        BadConfig: the input does not exist, or is neither a file nor a folder.
+    """
+    try:
+        mode = input_path.stat().st_mode
+    except FileNotFoundError:
+        raise BadConfig("input not found", path=input_path, fix=_FIX_INPUT) from None
+    except OSError as err:
+        raise BadConfig(f"input cannot be read ({err.strerror})", path=input_path) from None
+    if stat.S_ISREG(mode):
+        return [(input_path, input_path.name)], []
+    if not stat.S_ISDIR(mode):
+        raise BadConfig(f"input is {audio.file_kind(mode)}", path=input_path, fix=_FIX_INPUT)
+    scan = scan_audio(input_path)
+    pairs = [(path, path.relative_to(input_path).as_posix()) for path in scan.files]
+    return pairs, scan.skipped
+
+
 def find_recordings(input_path: Path) -> list[tuple[Path, str]]:
-    """``(recording, name)`` pairs; the name is the path relative to the input folder."""
-    if input_path.is_file():
-        return [(input_path, input_path.name)]
-    if not input_path.is_dir():
-        raise BadConfig("input not found", path=input_path, fix="give a recording or a folder")
-    return [(path, path.relative_to(input_path).as_posix()) for path in list_audio(input_path)]
+    """``(recording, name)`` pairs (`scan_recordings`); entries left out are logged."""
+    pairs, skipped = scan_recordings(input_path)
+    warn_skipped(skipped)
+    return pairs
 
 
 def _events(scores: FileScores, scorer: Scorer, config: PredictConfig) -> list[Event]:
@@ -178,7 +216,7 @@ def _events(scores: FileScores, scorer: Scorer, config: PredictConfig) -> list[E
     )
 
 
-def _reason(err: BadAudio) -> str:
+def _reason(err: AnimalSpotError) -> str:
     text = str(err)
     return text.removeprefix(f"{err.path}: ") if err.path else text
 
@@ -203,23 +241,59 @@ def predict(config: ExperimentConfig | PredictConfig, *, progress: bool = True) 
     """Score every recording ``config.predict`` names and write its outputs (module docstring).
 
     Raises:
-        BadConfig: no model or no input given, or the input does not exist.
+        BadConfig: no model or no input given, the input does not exist or holds no audio,
+            or another run is writing into the output folder.
         BadModel: a model cannot be loaded, or an ensemble's classes differ.
+        BadAudio: not one input could be scored (``errors.csv`` is written first).
     """
     cfg = config.predict if isinstance(config, ExperimentConfig) else config
     if cfg.input_file is None:
         raise BadConfig("no input given", fix="pass --input_file with a recording or a folder")
     tune_malloc()
     limit_threads()
-    recordings = find_recordings(Path(cfg.input_file))
+    recordings, errors = scan_recordings(Path(cfg.input_file))
+    if not recordings and not errors:
+        raise BadConfig(
+            "no recordings found",
+            path=cfg.input_file,
+            fix=f"give a folder holding audio files ({', '.join(AUDIO_SUFFIXES)})",
+        )
+    n_inputs = len(recordings) + len(errors)
     scorer = build_scorer(cfg)
     output_dir = Path(cfg.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    errors: list[tuple[Path, str]] = []
+    with folder_lock(output_dir, "predicting into"):
+        done, pending = _plan(recordings, output_dir, cfg, errors)
+        predicted, hours = _score_all(pending, scorer, cfg, progress, errors, done)
+        n_events = write_combined(output_dir, done, errors)
+        write_errors(output_dir, errors)
+    _report(errors, n_inputs, output_dir, any_done=bool(done))
+    predicted_set = set(predicted)
+    return PredictResult(
+        output_dir=output_dir,
+        predicted=predicted,
+        skipped=[r for r, _, _ in done if r not in predicted_set],
+        errors=errors,
+        n_events=n_events,
+        hours=hours,
+        combined_table=output_dir / COMBINED_TABLE,
+    )
+
+
+Pending = tuple[Path, str, dict[str, Path], float]  # (recording, name, outputs, duration_s)
+
+
+def _plan(
+    recordings: list[tuple[Path, str]],
+    output_dir: Path,
+    cfg: PredictConfig,
+    errors: list[tuple[Path, str]],
+) -> tuple[list[Done], list[Pending]]:
+    """Recordings done before, and those to score with their lengths; unreadable → errors."""
+    bases = output_bases([name for _, name in recordings])
     done: list[Done] = []
-    pending: list[tuple[Path, str, dict[str, Path], float]] = []
+    pending: list[Pending] = []
     for recording, name in recordings:
-        outputs = output_paths(output_dir, name, cfg.latent_extract)
+        outputs = output_paths(output_dir, bases[name], cfg.latent_extract)
         if not cfg.overwrite and is_done(recording, outputs):
             done.append((recording, name, outputs))
             continue
@@ -232,6 +306,18 @@ def predict(config: ExperimentConfig | PredictConfig, *, progress: bool = True) 
             errors.append((recording, "holds no samples (0 frames)"))
             continue
         pending.append((recording, name, outputs, header.duration_s))
+    return done, pending
+
+
+def _score_all(
+    pending: list[Pending],
+    scorer: Scorer,
+    cfg: PredictConfig,
+    progress: bool,
+    errors: list[tuple[Path, str]],
+    done: list[Done],
+) -> tuple[list[Path], float]:
+    """Score and write each pending recording; returns those scored and their hours."""
     predicted: list[Path] = []
     hours = 0.0
     with _progress(sum(p[3] for p in pending) / 3600, progress) as bar:
@@ -250,28 +336,55 @@ def predict(config: ExperimentConfig | PredictConfig, *, progress: bool = True) 
                 errors.append((recording, _reason(err)))
                 advance(duration_s)
                 continue
-            write_scores([scores.track], outputs["scores"])
-            if scores.embeddings is not None:
-                write_embeddings(scores.embeddings, scores.track, outputs)
-            write_table(_events(scores, scorer, cfg), outputs["selections"])
-            if cfg.legacy_log:
-                _write_legacy_log(scores, primary_bundle(scorer), cfg, output_dir, duration_s)
+            try:
+                _write_outputs(scores, outputs, scorer, cfg, duration_s)
+            except OSError as err:  # e.g. a name too long once the output suffix is added
+                errors.append((recording, f"cannot write its outputs ({err.strerror or err})"))
+                advance(duration_s)
+                continue
             advance(duration_s)
             predicted.append(recording)
             hours += duration_s / 3600
             done.append((recording, name, outputs))
-    predicted_set = set(predicted)
-    n_events = write_combined(output_dir, done, errors)
-    write_errors(output_dir, errors)
-    return PredictResult(
-        output_dir=output_dir,
-        predicted=predicted,
-        skipped=[r for r, _, _ in done if r not in predicted_set],
-        errors=errors,
-        n_events=n_events,
-        hours=hours,
-        combined_table=output_dir / COMBINED_TABLE,
-    )
+    return predicted, hours
+
+
+def _write_outputs(
+    scores: FileScores,
+    outputs: dict[str, Path],
+    scorer: Scorer,
+    cfg: PredictConfig,
+    duration_s: float,
+) -> None:
+    """One recording's files, the selection table (its done marker) last."""
+    write_scores([scores.track], outputs["scores"])
+    if scores.embeddings is not None:
+        write_embeddings(scores.embeddings, scores.track, outputs)
+    write_table(_events(scores, scorer, cfg), outputs["selections"])
+    if cfg.legacy_log:
+        _write_legacy_log(scores, primary_bundle(scorer), cfg, Path(cfg.output_dir), duration_s)
+
+
+def _report(
+    errors: list[tuple[Path, str]], n_inputs: int, output_dir: Path, *, any_done: bool
+) -> None:
+    """Warn about each input left out; raise when not one recording was scored.
+
+    Raises:
+        BadAudio: no recording was scored, now or in an earlier run.
+    """
+    if not errors:
+        return
+    listed = output_dir / ERRORS_CSV
+    if not any_done:
+        path, reason = errors[0]
+        more = f"; {len(errors) - 1} more in {listed}" if len(errors) > 1 else ""
+        raise BadAudio(
+            f"no input could be scored: {printable(str(path))}: {reason}{more}",
+            fix=f"{listed} lists every input left out and why",
+        )
+    warn_skipped([(Path(printable(str(p))), r) for p, r in errors], what="not scored:")
+    log.warning("%d of %d inputs not scored; %s names them", len(errors), n_inputs, listed)
 
 
 __all__ = ["PredictResult", "build_scorer", "predict", "tune_malloc"]

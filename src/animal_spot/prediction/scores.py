@@ -1,6 +1,7 @@
 """ScoreTrack: class probabilities of consecutive windows of one recording, and its CSV form.
 
-The window scores CSV has the columns ``file,start_s,end_s,<one column per class>``.
+The window scores CSV has the columns ``file,start_s,end_s,<one column per class>``; file and
+class names are written through `safe_cell` (a spreadsheet never runs them) and read back.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_open
+from ..cells import read_cell, safe_cell
 from ..errors import BadTable
 
 FIXED_COLUMNS = ("file", "start_s", "end_s")
@@ -59,14 +61,13 @@ def write_scores(tracks: Iterable[ScoreTrack], path: str | Path) -> Path:
     classes = tracks[0].classes if tracks else ()
     with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*FIXED_COLUMNS, *classes])
+        writer.writerow([*FIXED_COLUMNS, *map(safe_cell, classes)])
         for track in tracks:
             if track.classes != classes:
                 raise ValueError(f"{track.file}: classes {track.classes} differ from {classes}")
+            file = safe_cell(track.file)
             for start, end, row in zip(track.start_s, track.end_s, track.probs, strict=True):
-                writer.writerow(
-                    [track.file, _seconds(start), _seconds(end), *(f"{p:.6g}" for p in row)]
-                )
+                writer.writerow([file, _seconds(start), _seconds(end), *(f"{p:.6g}" for p in row)])
     return path
 
 
@@ -86,11 +87,11 @@ def read_scores(path: str | Path) -> list[ScoreTrack]:
                 path=path,
                 fix="expected the columns file,start_s,end_s,<class>... written by predict",
             )
-        classes = tuple(header[3:])
+        classes = tuple(map(read_cell, header[3:]))
         rows: dict[str, list[list[float]]] = {}
         for line, row in enumerate(reader, start=2):
             try:
-                rows.setdefault(row[0], []).append([float(v) for v in row[1:]])
+                rows.setdefault(read_cell(row[0]), []).append([float(v) for v in row[1:]])
             except (ValueError, IndexError):
                 raise BadTable(f"line {line} is not numeric", path=path) from None
     tracks = []
