@@ -320,3 +320,61 @@ def test_narw_prepare_with_background_and_crops_keeps_noise_off_every_box(tmp_pa
     assert_disjoint(split_groups(tmp_path))
     suggested = (tmp_path / "suggested.toml").read_text()
     assert "sample_rate_hz = 1000" in suggested and "53 boxes" in suggested
+
+
+def write_species_clips(root: Path, n: int = 12) -> list[str]:
+    rng = np.random.default_rng(3)
+    root.mkdir(parents=True, exist_ok=True)
+    names = []
+    for i in range(n):
+        name = f"clip{i}.wav"
+        sf.write(str(root / name), rng.standard_normal(4000).astype(np.float32) * 0.1, 16000)
+        names.append(name)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"),
+    [("cp1252", ","), ("latin-1", ","), ("utf-16", ","), ("utf-8-sig", ";"), ("cp1252", ";")],
+)
+def test_prepare_reads_a_csv_exported_by_excel_in_its_encoding(tmp_path, encoding, delimiter):
+    names = write_species_clips(tmp_path / "audio")
+    labels = ["mésange", "grive"]
+    lines = [delimiter.join(["fichier", "espèce", "durée"])]
+    lines += [delimiter.join([n, labels[i % 2], "0,25"]) for i, n in enumerate(names)]
+    (tmp_path / "audio" / "list.csv").write_bytes("\r\n".join(lines).encode(encoding))
+    result = run_cli(
+        "prepare",
+        "--csv",
+        tmp_path / "audio" / "list.csv",
+        "--path_column",
+        "fichier",
+        "--label_column",
+        "espèce",
+        "--out",
+        tmp_path / "out",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    rows = [r for s in ("train", "val", "test") for r in read_rows(tmp_path / "out" / f"{s}.csv")]
+    assert sorted(r["label"] for r in rows) == sorted(labels * 6)
+
+
+def test_prepare_leaves_out_a_csv_row_whose_label_holds_a_tab_and_names_its_line(tmp_path):
+    names = write_species_clips(tmp_path / "audio")
+    with (tmp_path / "audio" / "list.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label"])
+        writer.writerows([n, "wren" if i % 2 else "=robin"] for i, n in enumerate(names))
+        writer.writerow([names[0], "bad\tlabel"])
+    out = tmp_path / "out"
+    result = run_cli("prepare", "--csv", tmp_path / "audio" / "list.csv", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "line 14: the label holds a control character ('\\t')" in result.stdout
+    rows = [r for s in ("train", "val", "test") for r in read_rows(out / f"{s}.csv")]
+    assert sorted({r["label"] for r in rows}) == ["'=robin", "wren"]  # a spreadsheet shows text
+    from animal_spot.config import DataConfig
+    from animal_spot.data.prepare import load_splits
+
+    splits = load_splits(DataConfig(data_dir=out))
+    assert sorted({c.label for clips in splits.values() for c in clips}) == ["=robin", "wren"]

@@ -229,6 +229,7 @@ def test_class_with_too_few_clips_or_missing_from_a_split_is_small(tmp_path):
     }
     report = audit(splits, min_clips_per_class=3)
     assert [(s.label, s.n_clips, s.missing_from) for s in report.small_classes] == []
+    assert report.empty_splits == ("val",)  # an empty split is a finding of its own
     report = audit(splits, min_clips_per_class=4)
     assert [(s.label, s.n_clips) for s in report.small_classes] == [("dolphin", 3), ("whale", 3)]
     splits["val"] = [clip("ggggggg", "whale")]
@@ -287,3 +288,79 @@ def test_watkins_clips_share_tape_across_source_ids_and_leak_their_rate(shared_d
     assert leakage.rates_by_class["MHW"] == (81920,)
     assert "MHW" in leakage.classes or leakage.baseline_accuracy > leakage.chance + 0.3
     assert leakage.is_leaky
+
+
+def three_splits(tmp_path: Path, counts: dict[str, dict[str, int]]) -> dict[str, list[Clip]]:
+    """Distinct noise clips, one group each, ``counts[split][label]`` of them."""
+    splits: dict[str, list[Clip]] = {}
+    seed = 0
+    for split, per_class in counts.items():
+        splits[split] = []
+        for label, n in per_class.items():
+            for _ in range(n):
+                seed += 1
+                path = write_wav(tmp_path / f"{split}_{label}_{seed}.wav", 0.1, seed=seed)
+                splits[split].append(Clip(path, label, f"g{seed}"))
+    return splits
+
+
+def test_a_split_without_clips_is_not_clean(tmp_path):
+    splits = three_splits(
+        tmp_path, {"train": {"whale": 3, "seal": 3}, "val": {}, "test": {"whale": 1, "seal": 1}}
+    )
+    report = audit(splits)
+    assert report.empty_splits == ("val",)
+    assert not report.is_clean
+    assert "empty splits: 1 splits without clips" in report.format_text()
+    assert report.to_dict()["is_clean"] is False
+
+
+def test_a_class_with_no_clip_in_one_split_is_not_clean(tmp_path):
+    splits = three_splits(
+        tmp_path,
+        {"train": {"whale": 3, "seal": 3}, "val": {"whale": 1}, "test": {"whale": 1, "seal": 1}},
+    )
+    report = audit(splits)
+    assert [(s.label, s.missing_from) for s in report.small_classes] == [("seal", ("val",))]
+    assert not report.is_clean
+
+
+def test_every_split_with_every_class_is_clean(tmp_path):
+    counts = {"whale": 2, "seal": 2}
+    report = audit(three_splits(tmp_path, {"train": counts, "val": counts, "test": counts}))
+    assert (report.empty_splits, report.small_classes, report.split_leaks) == ((), (), ())
+    assert report.is_clean
+
+
+def test_a_rate_that_predicts_the_label_lists_the_classes_it_gives_away(tmp_path):
+    # No class has a rate of its own, yet the rate tells whale (mostly 8 kHz) from seal.
+    clips = []
+    for label, main_hz, other_hz in (("whale", 8000, 22050), ("seal", 22050, 8000)):
+        for i in range(6):
+            rate = other_hz if i == 0 else main_hz
+            path = write_wav(tmp_path / f"{label}{i}.wav", 0.1, sample_rate_hz=rate, seed=i)
+            clips.append(Clip(path, label, f"{label}{i}"))
+    report = audit({"train": clips})
+    leakage = report.sample_rate_leakage
+    assert leakage is not None and leakage.is_leaky
+    assert leakage.baseline_accuracy == pytest.approx(10 / 12)
+    assert leakage.classes == {"seal": (22050,), "whale": (8000,)}
+    assert report.to_dict()["sample_rate_leakage"]["classes"] == {"seal": [22050], "whale": [8000]}
+    assert "the rate predicts the label" in report.format_text()
+
+
+def test_a_recording_moved_by_hand_into_a_second_split_is_a_leak(tmp_path):
+    tape = write_wav(tmp_path / "tape.wav", 4.0, noise_level=0.1)
+    other = write_wav(tmp_path / "other.wav", 1.0, noise_level=0.1, seed=3)
+    splits = {
+        "train": [Clip(tape, "whale", "tape", 0.0, 1.0), Clip(other, "whale", "other")],
+        "val": [Clip(tape, "whale", "tape", 2.0, 3.0)],  # no shared audio, the same recording
+    }
+    report = audit(splits)
+    assert [(s.kind, s.name, s.splits) for s in report.split_leaks] == [
+        ("group", "tape", ("train", "val")),
+        ("recording", str(tape), ("train", "val")),
+    ]
+    assert report.cross_split_overlaps == ()
+    assert not report.is_clean
+    assert "groups in several splits: 2 groups or recordings" in report.format_text()

@@ -33,6 +33,8 @@ _CHECKS = (  # (report field, headline, what its findings count)
     ("cross_split_overlaps", "cross-split overlaps", "pairs of clips sharing audio"),
     ("label_conflicts", "label conflicts", "sounds under two labels"),
     ("group_overlaps", "group overlaps", "pairs of groups to merge before splitting"),
+    ("split_leaks", "groups in several splits", "groups or recordings"),
+    ("empty_splits", "empty splits", "splits without clips"),
     ("broken_clips", "broken clips", "clips"),
     ("small_classes", "small classes", "classes"),
 )
@@ -76,9 +78,11 @@ class SharedClips:
 class SampleRateLeakage:
     """How well the native sample rate alone predicts the label.
 
-    ``classes`` maps each class whose rates no other class has to those rates; the baseline
-    predicts each rate's majority class (fit on ``fit_on``) and is scored on ``scored_on``,
-    overall and per class (``class_accuracy``: the share of a class's clips it gets right).
+    The baseline predicts each rate's majority class (fit on ``fit_on``) and is scored on
+    ``scored_on``, overall and per class (``class_accuracy``: the share of a class's clips it
+    gets right). ``classes`` maps each class the rate gives away to its rates: a class whose
+    rates no other class has, and, where the baseline beats chance by ``RATE_MARGIN``, a class
+    it gets mostly right (accuracy ≥ 0.5) and is mostly right about (precision > 0.5).
     """
 
     classes: dict[str, tuple[int, ...]]
@@ -96,16 +100,17 @@ class SampleRateLeakage:
 
     def format_lines(self) -> list[str]:
         """The headline, and the classes the rate gives away with their rates."""
+        own = _own_rates(self.rates_by_class)
         state = "OK"
-        if self.classes:
-            state = f"{len(self.classes)} classes with rates of their own"
+        if own:
+            state = f"{len(own)} classes with rates of their own"
         elif self.is_leaky:
             state = "the rate predicts the label"
         lines = [
             f"sample-rate leakage: {state} — rate-only baseline {self.baseline_accuracy:.2f}"
             f" on {self.scored_on} (n={self.n_scored}) vs chance {self.chance:.2f}"
         ]
-        lines += [f"  {label} only at {_rates(hz)}" for label, hz in self.classes.items()]
+        lines += [f"  {label} only at {_rates(hz)}" for label, hz in own.items()]
         given = sorted((-acc, label) for label, acc in self.class_accuracy.items() if acc >= 0.5)
         if self.is_leaky and given:
             named = [f"{lb} {-acc:.2f} ({_rates(self.rates_by_class[lb])})" for acc, lb in given]
@@ -160,6 +165,18 @@ class GroupOverlap:
 
 
 @dataclass(frozen=True, slots=True)
+class SplitLeak:
+    """A group (``kind`` group) or a recording (``kind`` recording) with clips in two splits."""
+
+    kind: str
+    name: str
+    splits: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} lies in {' and '.join(self.splits)}"
+
+
+@dataclass(frozen=True, slots=True)
 class AuditReport:
     """Every finding of :func:`audit`; a check without findings holds an empty tuple."""
 
@@ -171,6 +188,8 @@ class AuditReport:
     broken_clips: tuple[BrokenClip, ...]
     small_classes: tuple[SmallClass, ...]
     group_overlaps: tuple[GroupOverlap, ...]
+    split_leaks: tuple[SplitLeak, ...]
+    empty_splits: tuple[str, ...]
     n_shared_pairs: int
     n_unchecked: int
     min_shared_samples: int
@@ -241,6 +260,31 @@ def _majority(labels: Sequence[str]) -> str:
     return min(counts, key=lambda label: (-counts[label], label))
 
 
+def _own_rates(rates_by_class: Mapping[str, Sequence[int]]) -> dict[str, tuple[int, ...]]:
+    """The classes whose rates no other class has, with those rates."""
+    own = {}
+    for label, rates in sorted(rates_by_class.items()):
+        others = {r for other, hz in rates_by_class.items() if other != label for r in hz}
+        if len(rates_by_class) > 1 and not set(rates) & others:
+            own[label] = tuple(sorted(rates))
+    return own
+
+
+def _given_away(
+    predict: Mapping[int, str], scored: Sequence[tuple[str, int]], fallback: str
+) -> dict[str, tuple[int, ...]]:
+    """Classes the rate-only baseline gets mostly right and is mostly right about, by rate."""
+    guesses = [(label, predict.get(rate, fallback)) for label, rate in scored]
+    given = {}
+    for label in sorted({label for label, _ in scored}):
+        hits = sum(truth == guess == label for truth, guess in guesses)
+        n_true = sum(truth == label for truth, _ in guesses)
+        n_guessed = sum(guess == label for _, guess in guesses)
+        if hits >= 0.5 * n_true and n_guessed and hits > 0.5 * n_guessed:
+            given[label] = tuple(sorted(rate for rate, guess in predict.items() if guess == label))
+    return given
+
+
 def _rate_leakage(rated: Sequence[tuple[str, str, int]]) -> SampleRateLeakage | None:
     """``rated`` = (split, label, rate) of every readable clip."""
     if not rated:
@@ -248,12 +292,8 @@ def _rate_leakage(rated: Sequence[tuple[str, str, int]]) -> SampleRateLeakage | 
     by_class: dict[str, set[int]] = defaultdict(set)
     for _, label, rate in rated:
         by_class[label].add(rate)
-    own = {
-        label: tuple(sorted(rates))
-        for label, rates in sorted(by_class.items())
-        if len(by_class) > 1
-        and not rates & set().union(*(r for other, r in by_class.items() if other != label))
-    }
+    rates_by_class = {label: tuple(sorted(r)) for label, r in sorted(by_class.items())}
+    own = _own_rates(rates_by_class)
     fit_on = "train" if any(s == "train" for s, _, _ in rated) else "all"
     scored_on = "test" if any(s == "test" for s, _, _ in rated) else "all"
     fit = [(label, rate) for split, label, rate in rated if fit_on in ("all", split)]
@@ -265,12 +305,17 @@ def _rate_leakage(rated: Sequence[tuple[str, str, int]]) -> SampleRateLeakage | 
     predict = {rate: _majority(labels) for rate, labels in by_rate.items()}
     hits = Counter(label for label, rate in scored if predict.get(rate, fallback) == label)
     counts = Counter(label for label, _ in scored)
+    accuracy, chance = sum(hits.values()) / len(scored), max(counts.values()) / len(scored)
+    classes = dict(own)
+    if accuracy >= chance + RATE_MARGIN:  # listed, so audit.json names what the rate gives away
+        given = _given_away(predict, scored, fallback)
+        classes.update({label: rates for label, rates in given.items() if label not in own})
     return SampleRateLeakage(
-        classes=own,
-        rates_by_class={label: tuple(sorted(r)) for label, r in sorted(by_class.items())},
+        classes=dict(sorted(classes.items())),
+        rates_by_class=rates_by_class,
         class_accuracy={label: hits[label] / counts[label] for label in sorted(counts)},
-        baseline_accuracy=sum(hits.values()) / len(scored),
-        chance=max(counts.values()) / len(scored),
+        baseline_accuracy=accuracy,
+        chance=chance,
         fit_on=fit_on,
         scored_on=scored_on,
         n_scored=len(scored),
@@ -330,6 +375,21 @@ def _broken_clips(
             splits = tuple(sorted({ref.split for ref in refs}))
             broken.append(BrokenClip(key[0], reason, splits, key[1], key[2]))
     return tuple(broken)
+
+
+def _split_leaks(splits: Mapping[str, Sequence[Clip]]) -> tuple[SplitLeak, ...]:
+    """Groups, and recordings, with clips in more than one split (a manifest edited by hand)."""
+    found: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for split, clips in splits.items():
+        for clip in clips:
+            found[("group", clip.group)].add(split)
+            found[("recording", str(clip.path))].add(split)
+    order = {split: n for n, split in enumerate(splits)}
+    return tuple(
+        SplitLeak(kind, name, tuple(sorted(seen, key=order.__getitem__)))
+        for (kind, name), seen in sorted(found.items())
+        if len(seen) > 1
+    )
 
 
 def _small_classes(
@@ -395,6 +455,8 @@ def audit(
         broken_clips=_broken_clips(by_key, prints, silence_peak),
         small_classes=_small_classes(splits, min_clips_per_class),
         group_overlaps=_group_overlaps(cross),
+        split_leaks=_split_leaks(splits),
+        empty_splits=tuple(split for split, clips in splits.items() if not clips),
         n_shared_pairs=len(shared),
         n_unchecked=sum(
             1

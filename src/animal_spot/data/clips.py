@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import difflib
+import errno
 import logging
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from .. import audio
-from ..errors import AnimalSpotError, BadData, BadTable
-from .manifest import Clip
+from ..errors import AnimalSpotError, BadData
+from .manifest import Clip, read_table, text_problem
 
 logger = logging.getLogger(__name__)
 
@@ -114,24 +115,130 @@ def _reason(err: AnimalSpotError) -> str:
     return text.removeprefix(f"{err.path}: ") if err.path else text
 
 
+def shown(path: str | Path) -> Path:
+    """``path`` as it can be printed and written to UTF-8: bytes that are not UTF-8 as ``\\xNN``."""
+    return Path(os.fsencode(path).decode("utf-8", "backslashreplace"))
+
+
+def _name_problem(name: str) -> str | None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8: rename it"
+    return text_problem(name, "file name")
+
+
+def _entry_kind(path: Path) -> tuple[str, str | None]:
+    """``(kind, why)``: dir, file, or skip with the reason; never opens it (a FIFO would block)."""
+    try:
+        info = path.stat()  # follows links
+    except FileNotFoundError:
+        return "skip", "dangling link: its target does not exist"
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "skip", "symlink loop: the link leads back to itself"
+        return "skip", f"cannot read ({err.strerror})"
+    if stat.S_ISDIR(info.st_mode):
+        return "dir", None
+    if stat.S_ISREG(info.st_mode):
+        return "file", None
+    return "skip", "not a regular file (a FIFO, socket or device): never opened"
+
+
+class _Walk(NamedTuple):
+    files: list[Path]
+    problems: list[Problem]
+
+
+def _scan(folder: Path) -> tuple[list[os.DirEntry[str]], str | None]:
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda e: e.name), None
+    except PermissionError:
+        return [], "cannot read the folder: permission denied — check its permissions"
+    except OSError as err:
+        return [], f"cannot read the folder ({err.strerror})"
+
+
+def find_audio_files(root: Path, suffixes: frozenset[str], *, skip_backup: bool) -> _Walk:
+    """Audio files under ``root`` (links followed), and the entries skipped, with why.
+
+    Hidden entries and, with ``skip_backup``, ``bkp/`` folders are left out without a word;
+    so are other files that are no audio. A folder reached twice (a symlink loop) is read once.
+    """
+    files: list[Path] = []
+    problems: list[Problem] = []
+    seen = {(root.stat().st_dev, root.stat().st_ino)}
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        entries, unreadable = _scan(folder)
+        if unreadable is not None:
+            problems.append(Problem(shown(folder), unreadable))
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith(".") or (skip_backup and entry.name == "bkp"):
+                continue  # ANIMAL-SPOT moves silent clips to bkp/ and they must stay out
+            is_audio = path.suffix.casefold() in suffixes
+            kind, why = _entry_kind(path)
+            if kind == "dir":
+                node = (path.stat().st_dev, path.stat().st_ino)
+                if is_audio:
+                    why = "a folder named like an audio file: rename it"
+                elif node in seen:
+                    why = "symlink loop: a link to a folder read already"
+                seen.add(node)
+            elif not is_audio and (kind == "file" or not entry.is_symlink()):
+                continue
+            why = why or _name_problem(entry.name)
+            if why is not None:
+                problems.append(Problem(shown(path), why))
+            else:
+                (folders if kind == "dir" else files).append(path)
+    return _Walk(sorted(files), sorted(problems, key=lambda p: str(p.path)))
+
+
+def _no_files_error(
+    root: Path, suffixes: frozenset[str], problems: list[Problem], fix: str
+) -> BadData:
+    kinds = ", ".join(sorted(f"*{s}" for s in suffixes))
+    if problems:
+        return BadData(
+            f"no usable audio files ({kinds}): {len(problems)} entries skipped; first: "
+            f"{problems[0]}",
+            path=shown(root),
+            fix="fix or remove the entries named",
+        )
+    return BadData(f"no audio files ({kinds}) in the folder", path=shown(root), fix=fix)
+
+
+def _walk(
+    root: Path, suffixes: frozenset[str], *, skip_backup: bool, fix: str = _NAME_FIX
+) -> _Walk:
+    if not root.is_dir():
+        raise BadData(
+            "no such folder", path=shown(root), fix="give the folder that holds the clips"
+        )
+    if _name_problem(str(root)) is not None:
+        raise BadData(
+            "the folder's name is not valid UTF-8 or holds a control character",
+            path=shown(root),
+            fix="rename it",
+        )
+    found = find_audio_files(root, suffixes, skip_backup=skip_backup)
+    if not found.files:
+        raise _no_files_error(root, suffixes, found.problems, fix)
+    return found
+
+
 def _audio_files(
     root: Path, suffixes: frozenset[str], *, skip_backup: bool, fix: str = _NAME_FIX
 ) -> list[Path]:
-    if not root.is_dir():
-        raise BadData("no such folder", path=root, fix="give the folder that holds the clips")
-    files = []
-    for path in root.rglob("*"):
-        parts = path.relative_to(root).parts
-        if path.suffix.casefold() not in suffixes or any(p.startswith(".") for p in parts):
-            continue
-        if skip_backup and "bkp" in parts[:-1]:
-            continue  # ANIMAL-SPOT moves silent clips to bkp/ and they must stay out
-        if path.is_file():
-            files.append(path)
-    if not files:
-        kinds = ", ".join(sorted(f"*{s}" for s in suffixes))
-        raise BadData(f"no audio files ({kinds}) in the folder", path=root, fix=fix)
-    return sorted(files)
+    """The audio files of ``_walk``; the entries skipped are logged (for readers of recordings)."""
+    files, problems = _walk(root, suffixes, skip_backup=skip_backup, fix=fix)
+    for problem in problems:
+        logger.warning("skipped %s", problem)
+    return files
 
 
 def _convention_name(path: Path) -> ClipName | None:
@@ -141,9 +248,36 @@ def _convention_name(path: Path) -> ClipName | None:
         return None
 
 
+def _wav_shortfall(path: Path) -> int:
+    """Bytes of samples a WAV header promises beyond the end of the file (0 if none or not WAV).
+
+    libsndfile reads a cut-off WAV without a word, as a shorter clip of the wrong length.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return 0
+    at = 12
+    while at + 8 <= len(head):
+        size = int.from_bytes(head[at + 4 : at + 8], "little")
+        if head[at : at + 4] == b"data":
+            is_streamed = size in (0, 0xFFFFFFFF)  # writers that never went back to the header
+            return 0 if is_streamed else max(0, size - (path.stat().st_size - at - 8))
+        at += 8 + size + size % 2
+    return 0
+
+
 def _is_usable(path: Path, problems: list[Problem], check_audio: bool) -> bool:
     if not check_audio:
         return True
+    if not os.access(path, os.R_OK):
+        reason = "cannot read: permission denied — check the file's permissions"
+        problems.append(Problem(path, reason))
+        return False
+    if path.suffix.casefold() == ".wav" and (missing := _wav_shortfall(path)):
+        reason = f"truncated: {missing} bytes of samples missing at the end — copy it again"
+        problems.append(Problem(path, reason))
+        return False
     try:
         if audio.info(path).n_samples == 0:
             problems.append(Problem(path, "holds no samples"))
@@ -165,12 +299,21 @@ def read_convention_folder(root: str | Path, *, check_audio: bool = True) -> Rea
     """Clips of every ``*.wav``/``*.flac`` under ``root`` named by the ANIMAL-SPOT convention.
 
     Files under a ``bkp/`` folder (ANIMAL-SPOT's home for silent clips) and hidden files are
-    left out; a badly named or unreadable file is reported and skipped.
+    left out; a badly named or unreadable file, or an entry that is no file, is reported and
+    skipped.
     """
     root = Path(root)
+    files, problems = _walk(root, CONVENTION_SUFFIXES, skip_backup=True)
+    return _read_convention(root, files, problems, check_audio)
+
+
+def _read_convention(
+    root: Path, files: list[Path], problems: list[Problem], check_audio: bool
+) -> ReadResult:
     clips: list[Clip] = []
-    problems: list[Problem] = []
-    for path in _audio_files(root, CONVENTION_SUFFIXES, skip_backup=True):
+    for path in files:
+        if path.suffix.casefold() not in CONVENTION_SUFFIXES:
+            continue
         try:
             name = parse_clip_name(path)
         except BadData as err:
@@ -187,9 +330,15 @@ def read_class_folders(root: str | Path, *, check_audio: bool = True) -> ReadRes
     The group is the file's stem, or its year and tape where the name follows the convention.
     """
     root = Path(root)
+    files, problems = _walk(root, AUDIO_SUFFIXES, skip_backup=False)
+    return _read_class_folders(root, files, problems, check_audio)
+
+
+def _read_class_folders(
+    root: Path, files: list[Path], problems: list[Problem], check_audio: bool
+) -> ReadResult:
     clips: list[Clip] = []
-    problems: list[Problem] = []
-    for path in _audio_files(root, AUDIO_SUFFIXES, skip_backup=False):
+    for path in files:
         parts = path.relative_to(root).parts
         if len(parts) == 1:
             problems.append(Problem(path, "lies outside every class folder"))
@@ -204,13 +353,14 @@ def read_clips_dir(root: str | Path, *, check_audio: bool = True) -> ReadResult:
     """Clips of a folder, laid out either as ANIMAL-SPOT names or as one folder per class.
 
     Class folders are assumed when the files sit in sub-folders and most names do not follow
-    the convention.
+    the convention. Entries that cannot be used (unreadable, links to nowhere, FIFOs, names
+    that are not UTF-8 or hold a control character) are reported and skipped.
 
     Raises:
         BadData: the folder is missing, holds no audio, or no file in it can be used.
     """
     root = Path(root)
-    files = _audio_files(root, AUDIO_SUFFIXES, skip_backup=True)
+    files, problems = _walk(root, AUDIO_SUFFIXES, skip_backup=True)
     n_named = sum(
         p.suffix.casefold() in CONVENTION_SUFFIXES and _convention_name(p) is not None
         for p in files
@@ -219,15 +369,28 @@ def read_clips_dir(root: str | Path, *, check_audio: bool = True) -> ReadResult:
         2 * n_named < len(files)
     )
     logger.info("%s: %s layout", root, "class-folder" if is_class_folders else "ANIMAL-SPOT name")
-    reader = read_class_folders if is_class_folders else read_convention_folder
-    result = reader(root, check_audio=check_audio)
+    if is_class_folders:
+        result = _read_class_folders(root, files, problems, check_audio)
+    else:
+        result = _read_convention(root, files, problems, check_audio)
     if not result.clips:
         raise BadData(
             f"none of its {len(files)} audio files can be used; first: {result.problems[0]}",
-            path=root,
+            path=shown(root),
             fix=f"name the clips {CONVENTION} or put them in one sub-folder per class",
         )
     return result
+
+
+def _row_problem(line: int, cells: dict[str, str]) -> str | None:
+    for what in ("path", "label"):
+        if not cells[what]:
+            return f"line {line}: no {what}"
+    for what, value in cells.items():
+        reason = text_problem(value, what)
+        if reason is not None:
+            return f"line {line}: {reason}"
+    return None
 
 
 def read_csv(
@@ -238,43 +401,29 @@ def read_csv(
     *,
     check_audio: bool = True,
 ) -> ReadResult:
-    """Clips listed in a CSV file; relative paths are taken from the CSV's folder.
+    """Clips listed in a CSV file (any encoding and separator `read_table` reads).
 
-    The group defaults to the file's stem. Rows naming a missing or unreadable file, or with no
-    label, are reported and skipped.
+    Relative paths are taken from the CSV's folder; the group defaults to the file's stem.
+    Rows naming a missing or unreadable file, with no label, or with a control character in a
+    cell used are reported and skipped.
 
     Raises:
-        BadTable: the CSV is missing or lacks a named column (the message lists those found).
+        BadTable: the CSV is missing, not text, or lacks a named column (the message lists
+            those found).
     """
     csv_path = Path(csv_path)
-    try:
-        handle = csv_path.open(newline="", encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise BadTable("CSV file not found", path=csv_path) from None
+    columns = {"path": path_column, "label": label_column, "group": group_column}
+    needed = [column for column in columns.values() if column is not None]
     clips: list[Clip] = []
     problems: list[Problem] = []
-    with handle:
-        reader = csv.DictReader(handle)
-        found = list(reader.fieldnames or [])
-        for column in (path_column, label_column, group_column):
-            if column is not None and column not in found:
-                close = difflib.get_close_matches(column, found, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise BadTable(
-                    f"no column {column!r}{hint}; columns found: {', '.join(found)}",
-                    path=csv_path,
-                    fix="name a column of the CSV's first row",
-                )
-        for line, row in enumerate(reader, start=2):
-            text = (row.get(path_column) or "").strip()
-            label = (row.get(label_column) or "").strip()
-            path = csv_path.parent / text  # an absolute path stays as it is
-            if not text or not label:
-                what = "path" if not text else "label"
-                problems.append(Problem(csv_path, f"line {line}: no {what}"))
-            elif not path.is_file():
-                problems.append(Problem(path, f"line {line} of {csv_path.name}: no such file"))
-            elif _is_usable(path, problems, check_audio):
-                group = (row.get(group_column) or "").strip() if group_column else ""
-                clips.append(Clip(path, label, group or path.stem))
+    for line, row in read_table(csv_path, needed):
+        cells = {what: (row.get(column or "") or "").strip() for what, column in columns.items()}
+        path = csv_path.parent / cells["path"]  # an absolute path stays as it is
+        reason = _row_problem(line, cells)
+        if reason is not None:
+            problems.append(Problem(csv_path, reason))
+        elif not path.is_file():
+            problems.append(Problem(path, f"line {line} of {csv_path.name}: no such file"))
+        elif _is_usable(path, problems, check_audio):
+            clips.append(Clip(path, cells["label"], cells["group"] or path.stem))
     return _finish(clips, problems, csv_path)

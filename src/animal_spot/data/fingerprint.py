@@ -222,11 +222,41 @@ def fingerprint_clips(
     return {result.key: result for result in results}
 
 
+def _first_sample(fp: ClipFingerprint) -> int:
+    """Where the clip starts in its file, in samples (as ``audio.read`` rounds it)."""
+    return max(0, round((fp.key[1] or 0.0) * fp.sample_rate_hz))
+
+
+def _one_per_place(
+    hashes: npt.NDArray[np.uint64],
+    clips: npt.NDArray[np.int64],
+    positions: npt.NDArray[np.int64],
+    file_of: npt.NDArray[np.int64],
+    prints: Sequence[ClipFingerprint],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The (hash, clip, position) entries, one per hash and place in a file, sorted by hash."""
+    starts = np.array([_first_sample(fp) for fp in prints], dtype=np.int64)
+    # (file, place in file) as one number, so the sort carries two keys instead of three.
+    stride = int(max(starts.max(), 0)) + int(positions.max(initial=0)) + 1
+    places = file_of[clips] * stride + positions + starts[clips]
+    order = np.lexsort((places, hashes))
+    places = places[order]
+    sorted_hashes = hashes[order]
+    first = np.r_[True, (sorted_hashes[1:] != sorted_hashes[:-1]) | (places[1:] != places[:-1])]
+    kept = order[first]
+    return sorted_hashes[first], clips[kept], positions[kept]
+
+
 def _candidate_offsets(prints: Sequence[ClipFingerprint]) -> dict[tuple[int, int], list[int]]:
-    """Pairs (i < j) of same-rate clips sharing hashes → alignments (start of j in i), by votes."""
+    """Pairs (i < j) of same-rate clips of different files sharing hashes → alignments.
+
+    An alignment is the start of j in i; a pair's alignments come most-voted first.
+    """
     lengths = [len(fp.hashes) for fp in prints]
     if sum(lengths) == 0:
         return {}
+    file_ids: dict[str, int] = {}
+    file_of = np.array([file_ids.setdefault(fp.key[0], len(file_ids)) for fp in prints])
     hashes = np.concatenate([fp.hashes for fp in prints])
     clips = np.repeat(np.arange(len(prints)), lengths)
     positions = np.concatenate([fp.positions_samples for fp in prints])
@@ -237,6 +267,11 @@ def _candidate_offsets(prints: Sequence[ClipFingerprint]) -> dict[tuple[int, int
     # One position per hash and clip: repeats within a clip would only multiply the pairs.
     first = np.r_[True, (hashes[1:] != hashes[:-1]) | (clips[1:] != clips[:-1])]
     hashes, clips, positions = hashes[first], clips[first], positions[first]
+    # One entry per hash and place in a file: overlapping spans of one recording hold the same
+    # k-gram at the same place, and pairing them all would grow as the square of the spans
+    # (their pairs come from the spans alone, see ``_same_file_overlaps``).
+    if len(file_ids) < len(prints):
+        hashes, clips, positions = _one_per_place(hashes, clips, positions, file_of, prints)
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
     sizes = np.diff(np.r_[starts, hashes.size])
     if (sizes > _MAX_CLIPS_PER_HASH).any():
@@ -253,7 +288,10 @@ def _candidate_offsets(prints: Sequence[ClipFingerprint]) -> dict[tuple[int, int
         tables.append(np.stack([clips[left], clips[right], positions[left] - positions[right]], 1))
     table = np.concatenate(tables)
     rates = np.array([fp.sample_rate_hz for fp in prints])
-    table = table[rates[table[:, 0]] == rates[table[:, 1]]]
+    is_kept = rates[table[:, 0]] == rates[table[:, 1]]
+    table = table[is_kept & (file_of[table[:, 0]] != file_of[table[:, 1]])]
+    swapped = table[:, 0] > table[:, 1]  # keep i < j; the alignment then changes sign
+    table[swapped] = table[swapped][:, [1, 0, 2]] * np.array([1, 1, -1])
     rows, votes = np.unique(table, axis=0, return_counts=True)
     # Most-voted alignments first within each pair.
     rows = rows[np.lexsort((-votes, rows[:, 1], rows[:, 0]))]
@@ -315,6 +353,42 @@ def _verified(
     return SharedContent(a.key, b.key, kind, best / rate, start_a / rate, start_b / rate)
 
 
+def _span_samples(fp: ClipFingerprint) -> tuple[int, int]:
+    first = _first_sample(fp)
+    return first, first + fp.n_samples
+
+
+def _same_file_overlaps(prints: Sequence[ClipFingerprint]) -> list[SharedContent]:
+    """Spans of one file that overlap, found from the spans alone in O(n log n).
+
+    Sorted by start, each span is paired with the earlier span reaching furthest, the one it
+    shares most with: at most one pair per span, yet every chain of overlapping spans stays
+    connected, which is what merging groups and flagging leaks need.
+    """
+    by_file: dict[str, list[ClipFingerprint]] = defaultdict(list)
+    for fp in prints:
+        by_file[fp.key[0]].append(fp)
+    found: list[SharedContent] = []
+    for spans in by_file.values():
+        if len(spans) < 2:
+            continue
+        reach: ClipFingerprint | None = None
+        for fp in sorted(spans, key=lambda f: (_span_samples(f)[0], -_span_samples(f)[1])):
+            first, last = _span_samples(fp)
+            if reach is not None:
+                reach_first, reach_last = _span_samples(reach)
+                n_shared = min(reach_last, last) - first
+                # Sample-identical spans are paired by their hash already.
+                if n_shared >= fp.min_shared_samples and fp.samples_sha256 != reach.samples_sha256:
+                    kind: SharedKind = "contained" if last <= reach_last else "overlap"
+                    rate = fp.sample_rate_hz
+                    offset_s = (first - reach_first) / rate
+                    found.append(SharedContent(reach.key, fp.key, kind, n_shared / rate, offset_s))
+            if reach is None or last > _span_samples(reach)[1]:
+                reach = fp
+    return found
+
+
 def find_shared_content(fingerprints: Mapping[ClipKey, ClipFingerprint]) -> list[SharedContent]:
     """Pairs of clips with the same samples, one inside the other, or a shared run of samples.
 
@@ -343,6 +417,7 @@ def find_shared_content(fingerprints: Mapping[ClipKey, ClipFingerprint]) -> list
                 found.append(
                     SharedContent(a.key, b.key, "identical", a.duration_s, 0, 0, byte_same)
                 )
+    found += _same_file_overlaps(usable)
     heads = [members[0] for members in same.values()]
     read = functools.lru_cache(maxsize=16)(_read_int16)
     for (i, j), offsets in sorted(_candidate_offsets(heads).items()):

@@ -106,7 +106,11 @@ def scan(
 ) -> Scan:
     """The best noise clips of one recording (``table``: its reference selections)."""
     duration_s = audio.info(recording).duration_s
-    spans = [] if table is None else [(e.start_s, e.end_s) for e in raven.read_table(table, recording=recording)]
+    spans = (
+        []
+        if table is None
+        else [(e.start_s, e.end_s) for e in raven.read_table(table, recording=recording)]
+    )
     free = hn.free_stretches(duration_s, spans, margin_s if spans else 0.0)
 
     def is_free(start_s: float, end_s: float) -> bool:

@@ -20,12 +20,12 @@ from typing import Any
 
 from ..atomic import atomic_open
 from ..config import DataConfig
-from ..errors import BadConfig
+from ..errors import BadConfig, BadData
 from ..legacy.splits import has_legacy_split, read_legacy_split
 from .audit import AuditReport, audit, groups_to_merge
 from .clips import Problem, ReadResult, read_clips_dir, read_csv
 from .fingerprint import clip_key, find_shared_content, fingerprint_clips
-from .manifest import Clip, read_manifest, write_manifest
+from .manifest import Clip, read_manifest, text_problem, write_manifest
 from .recordings import read_background, read_raven
 from .splits import SPLITS, merge_groups, split_by_group
 from .suggest import FILE_NAME as SUGGESTION_FILE
@@ -112,6 +112,7 @@ def read_source(
         crops_per_selection=crops_per_selection,
         seed=seed,
     )
+    clips, problems = _drop_unsafe_text(clips, problems)
     if background_dir is None:
         return ReadResult(clips, problems)
     n_calls = sum(c.label.casefold() != NOISE_LABEL for c in clips)
@@ -124,6 +125,20 @@ def read_source(
         seed=seed,
     )
     return ReadResult([*clips, *background.clips], [*problems, *background.problems])
+
+
+def _drop_unsafe_text(clips: list[Clip], problems: list[Problem]) -> ReadResult:
+    """Leave out clips whose label or group would break a table later, each reported once."""
+    kept, problems = [], list(problems)
+    reported = {(p.path, p.reason) for p in problems}
+    for clip in clips:
+        reason = text_problem(clip.label, "label") or text_problem(clip.group, "group")
+        if reason is None:
+            kept.append(clip)
+        elif (clip.path, reason) not in reported:
+            reported.add((clip.path, reason))
+            problems.append(Problem(clip.path, reason))
+    return ReadResult(kept, problems)
 
 
 def _read_one_source(
@@ -199,6 +214,11 @@ def split_and_audit(
             problems.append(Problem(clip.path, f"silent (peak {fingerprint.peak:.2g} < 1e-3)"))
         else:
             kept.append(clip)
+    if clips and not kept:
+        raise BadData(
+            f"none of the {len(clips)} clips can be used; first: {problems[0]}",
+            fix="fix or replace the files named in the message",
+        )
     shared = find_shared_content({clip_key(c): prints[clip_key(c)] for c in kept})
     merges = groups_to_merge(shared, kept) if merge_shared_content else []
     kept = merge_groups(kept, merges)
