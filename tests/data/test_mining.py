@@ -26,7 +26,13 @@ from animal_spot.config import (
 )
 from animal_spot.data.manifest import Clip, read_manifest, write_manifest
 from animal_spot.data.mining import mine
-from animal_spot.data.mining_files import MINED_COLUMNS, check_no_leak
+from animal_spot.data.mining_files import (
+    MINED_COLUMNS,
+    MinedClip,
+    check_no_leak,
+    read_rejected,
+    write_mined,
+)
 from animal_spot.data.prepare import load_splits, prepare
 from animal_spot.errors import BadData
 from animal_spot.models import build_model
@@ -320,3 +326,20 @@ def test_prepare_train_mine_train_again_runs_and_the_second_run_sees_the_mined_c
     assert second.model_path.is_file()
     grown = load_splits(DataConfig(data_dir=data))["train"]
     assert len(grown) == len(splits["train"]) + len(result.added)
+
+
+def test_mined_rows_keep_formula_like_text_as_text_and_read_back_the_same(tmp_path):
+    data = tmp_path / "data"
+    write_manifest([Clip(tmp_path / "a.wav", "call", "g")], data / "train.csv")
+    odd = Clip(tmp_path / "=HYPERLINK(x).wav", "@noise", "+group", 1.0, 3.0)
+    write_mined(data, [MinedClip(odd, 0.93, "-call")], tmp_path / "model.pt")
+    with (data / "train.csv").open(newline="", encoding="utf-8") as handle:
+        written = list(csv.DictReader(handle))[-1]
+    assert [written[k][0] for k in ("label", "group")] == ["'", "'"]
+    assert read_manifest(data / "train.csv")[-1] == odd
+    with (data / "mined.csv").open(newline="", encoding="utf-8") as handle:
+        mined = list(csv.DictReader(handle))[-1]
+    assert mined["class"] == "'-call"
+    rows = (data / "mined.csv").read_text(encoding="utf-8").replace(",added", ",rejected")
+    (data / "mined.csv").write_text(rows, encoding="utf-8")
+    assert read_rejected(data / "mined.csv") == [odd]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cells import read_cell
 from ..errors import BadTable
 from . import columns as col
 from .event import Event
@@ -26,9 +27,6 @@ _FIX_COMMA = "decimal commas: export with a dot as decimal separator (or set you
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # only these: a label may hold other separators
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 _OTHER_SEPARATORS = (";", ",")
-# The writer puts ' before a cell that a spreadsheet would run as a formula.
-_ESCAPED_FORMULA = re.compile(r"'+[=+\-@]")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -58,16 +56,9 @@ class SelectionTable:
     is_multi_file: bool
 
 
-def is_formula_safe_number(text: str) -> bool:
-    """Whether ``text`` is a plain decimal number (which no spreadsheet runs as a formula)."""
-    return _NUMBER.fullmatch(text) is not None
-
-
 def unescape_cell(text: str) -> str:
     """A cell's text without the ``'`` the writer puts before formula-like text."""
-    if _ESCAPED_FORMULA.match(text) and not is_formula_safe_number(text.lstrip("'")):
-        return text[1:]
-    return text
+    return read_cell(text)
 
 
 def _encoding(data: bytes) -> tuple[str, int]:

@@ -12,11 +12,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..atomic import atomic_open
+from ..cells import safe_cell
 from .columns import HEADER
 from .event import Event
-from .reader import is_formula_safe_number
 
-_FORMULA_START = frozenset("=+-@")
 # Control characters (tab, CR, LF, NUL ...) and Unicode line and paragraph separators.
 _BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
@@ -32,10 +31,7 @@ def cell_text(value: object) -> str:
     text = "".join(
         " " if unicodedata.category(char) in _BREAKING_CATEGORIES else char for char in text
     ).strip()
-    body = text.lstrip("'")
-    if body and body[0] in _FORMULA_START and not is_formula_safe_number(body):
-        return "'" + text
-    return text
+    return safe_cell(text)  # nothing left to escape but bytes and the formula guard
 
 
 def _decimal(value: float | None, digits: int) -> str:

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_open
+from ..cells import read_cell, safe_cell
 from ..errors import BadTable
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ("path", "label", "group", "start_s", "end_s")
-_FORMULA_STARTS = ("=", "+", "-", "@", "'")
 _LINE_BREAKS = frozenset("\u2028\u2029")  # str.splitlines breaks on these too
 
 
@@ -41,12 +41,12 @@ def text_problem(text: str, what: str = "label") -> str | None:
 
 def protect_cell(text: str) -> str:
     """``text`` as a CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    return safe_cell(text)
 
 
 def unprotect_cell(text: str) -> str:
     """The text ``protect_cell`` was given."""
-    return text[1:] if text.startswith("'") else text
+    return read_cell(text)
 
 
 @dataclass(frozen=True, slots=True)

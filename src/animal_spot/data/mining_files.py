@@ -12,7 +12,7 @@ from ..annotations import raven
 from ..atomic import atomic_open
 from ..errors import BadConfig, BadData, BadTable
 from .clips import parse_clip_name
-from .manifest import MANIFEST_COLUMNS, Clip, read_manifest
+from .manifest import MANIFEST_COLUMNS, Clip, protect_cell, read_manifest, unprotect_cell
 from .prepare import is_prepared
 from .splits import SPLITS
 
@@ -56,7 +56,13 @@ def read_rejected(path: Path) -> list[Clip]:
         rows = list(csv.DictReader(handle))
     try:
         return [
-            Clip(Path(r["path"]), r["label"], r["group"], float(r["start_s"]), float(r["end_s"]))
+            Clip(
+                Path(unprotect_cell(r["path"])),
+                unprotect_cell(r["label"]),
+                unprotect_cell(r["group"]),
+                float(r["start_s"]),
+                float(r["end_s"]),
+            )
             for r in rows
             if (r.get("status") or "").strip().casefold() == REJECTED
         ]
@@ -178,9 +184,9 @@ def write_mined(data_dir: Path, added: Sequence[MinedClip], model_path: Path) ->
     """
     rows = [
         {
-            "path": str(m.clip.path),
-            "label": m.clip.label,
-            "group": m.clip.group,
+            "path": protect_cell(str(m.clip.path)),
+            "label": protect_cell(m.clip.label),
+            "group": protect_cell(m.clip.group),
             "start_s": _seconds(m.clip.start_s),
             "end_s": _seconds(m.clip.end_s),
         }
@@ -193,7 +199,7 @@ def write_mined(data_dir: Path, added: Sequence[MinedClip], model_path: Path) ->
         {
             **row,
             "score": f"{m.score:.6g}",
-            "class": m.claimed,
+            "class": protect_cell(m.claimed),
             "model": model,
             "mined_at": stamp,
             "status": "added",
