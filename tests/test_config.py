@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 
 import pytest
@@ -17,6 +18,7 @@ from animal_spot.config import (
     experiment_from_dict,
     frontend_hash,
     load_config,
+    load_toml,
     option_name,
     override,
     parse_set_arguments,
@@ -199,3 +201,71 @@ def test_legacy_prediction_file_reads_seconds_for_the_window(tmp_path):
 def test_train_config_rejects_nonsense_batch_size():
     with pytest.raises(BadConfig, match="batch_size"):
         TrainConfig(batch_size=0)
+
+
+NUMERIC_FIELDS = [
+    (section, f.name)
+    for section, cls in SECTIONS.items()
+    for f in dataclasses.fields(cls)
+    if typing.get_type_hints(cls)[f.name] in (int, float, int | None, float | None)
+]
+
+
+@pytest.mark.parametrize(("section", "name"), NUMERIC_FIELDS)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e300"])
+def test_no_numeric_field_takes_a_non_finite_or_huge_value(section, name, value):
+    with pytest.raises(BadConfig, match=f"{section}.{name}"):
+        override(ExperimentConfig(), {f"{section}.{name}": value})
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"train.lr": "0"}, "train.lr"),
+        ({"train.lr_decay_factor": "0"}, "lr_decay_factor"),
+        ({"train.num_workers": "-1"}, "num_workers"),
+        ({"predict.hop_s": "nan"}, "predict.hop_s"),
+        ({"predict.device": "gpu"}, "predict.device"),
+        ({"data.split": "0,0.5,0.5"}, "train above 0"),
+        ({"data.split": "nan,0.5,0.5"}, "data.split"),
+        ({"audio.sample_rate_hz": "8000"}, "Nyquist"),
+    ],
+)
+def test_ranges_are_checked_where_the_config_is_made(changes, message):
+    with pytest.raises(BadConfig, match=message):
+        override(ExperimentConfig(), changes)
+
+
+def test_a_decay_factor_of_one_and_a_cuda_index_are_accepted():
+    config = override(
+        ExperimentConfig(), {"train.lr_decay_factor": "1", "predict.device": "cuda:1"}
+    )
+    assert (config.train.lr_decay_factor, config.predict.device) == (1.0, "cuda:1")
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[train]\nlr = "fast"\n', "lr = 'fast' must be a number, not str"),
+        ('[train]\nlr = "3e-4"\n', "lr = '3e-4' must be a number, not str"),
+        ("[train]\nbatch_size = 1.5\n", "batch_size = 1.5 must be an integer, not float"),
+        ("[train]\nepochs_per_eval = { a = 1 }\n", "epochs_per_eval"),
+        ("[train]\naugment = 1\n", "unknown key"),
+        ('[data]\nsplit = "0.7,0.15,0.15"\n', "split = '0.7,0.15,0.15' must be a list"),
+        ("[model]\npretrained = 3\n", "pretrained = 3 must be a string"),
+        ("spectrogram = 3\n", "must be a table"),
+    ],
+)
+def test_a_toml_value_of_the_wrong_type_is_refused_naming_the_key(tmp_path, toml, message):
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    with pytest.raises(BadConfig, match=re.escape(message)):
+        load_toml(path)
+
+
+def test_toml_keeps_numbers_typed_and_accepts_an_integer_for_a_float(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[train]\nlr = 1\nbatch_size = 4\n[data]\nsplit = [0.8, 0.1, 0.1]\n")
+    config = load_toml(path)
+    assert (config.train.lr, config.train.batch_size) == (1.0, 4)
+    assert config.data.split == (0.8, 0.1, 0.1)

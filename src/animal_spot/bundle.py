@@ -67,6 +67,12 @@ class ModelBundle:
         return path
 
 
+def first_line(err: BaseException) -> str:
+    """An exception's first line, at most 200 characters (its type when the message is empty)."""
+    lines = str(err).strip().splitlines()
+    return lines[0][:200] if lines else type(err).__name__
+
+
 def default_provenance() -> dict[str, Any]:
     """Who made a model, when, with what: strings only."""
     return {
@@ -77,22 +83,35 @@ def default_provenance() -> dict[str, Any]:
     }
 
 
-def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -> ModelBundle:
-    """Rebuild a bundle from a loaded ``model.pt`` dict."""
+def _check_layout(content: dict[str, Any], source: str | Path) -> None:
+    """The keys and kinds of a ``model.pt`` dict, before anything is built from them."""
     missing = [k for k in REQUIRED_KEYS if k not in content]
     if missing:
         raise BadModel(f"not an animal-spot model (missing {', '.join(missing)})", path=source)
-    if int(content["format_version"]) > FORMAT_VERSION:
+    kinds = {"config": dict, "classes": list, "state_dict": dict}
+    kinds |= dict.fromkeys(("thresholds", "norm_stats", "provenance"), dict)
+    wrong = [k for k, kind in kinds.items() if k in content and not isinstance(content[k], kind)]
+    version = content["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        wrong.append("format_version")
+    if wrong:
+        raise BadModel(f"not an animal-spot model (damaged {', '.join(wrong)})", path=source)
+    if version > FORMAT_VERSION:
         raise BadModel(
-            f"written by a newer animal-spot (format {content['format_version']})",
+            f"written by a newer animal-spot (format {version})",
             path=source,
             fix="upgrade animal-spot",
         )
+
+
+def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -> ModelBundle:
+    """Rebuild a bundle from a loaded ``model.pt`` dict."""
+    _check_layout(content, source)
     values = dict(content["config"])
     # Files written before normalisation was a choice used ANIMAL-SPOT's 0/1-dB scale.
-    spectrogram = dict(values.get("spectrogram", {}))
-    spectrogram.setdefault("normalization", "db")
-    values["spectrogram"] = spectrogram
+    spectrogram = values.get("spectrogram", {})
+    if isinstance(spectrogram, dict):
+        values["spectrogram"] = {"normalization": "db", **spectrogram}
     try:
         config = experiment_from_dict(values, where=str(source))
     except BadConfig as err:
@@ -109,16 +128,19 @@ def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -
         model = build_model(config.model, len(classes))
     try:
         model.load_state_dict(content["state_dict"])
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()[0]
-        raise BadModel(f"weights do not fit its architecture ({first})", path=source) from None
+        thresholds = {str(k): float(v) for k, v in content.get("thresholds", {}).items()}
+        norm_stats = {str(k): float(v) for k, v in content.get("norm_stats", {}).items()}
+    except (RuntimeError, TypeError, ValueError, AttributeError) as err:
+        raise BadModel(
+            f"weights do not fit its architecture ({first_line(err)})", path=source
+        ) from None
     model.eval()
     return ModelBundle(
         config=config,
         classes=classes,
         model=model,
-        thresholds={str(k): float(v) for k, v in content.get("thresholds", {}).items()},
-        norm_stats={str(k): float(v) for k, v in content.get("norm_stats", {}).items()},
+        thresholds=thresholds,
+        norm_stats=norm_stats,
         provenance=dict(content.get("provenance", {})),
     )
 
@@ -141,9 +163,8 @@ def load_model(
     try:
         content = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for unsafe or broken files
-        reason = str(err).strip().splitlines()[0][:200]
         raise BadModel(
-            f"cannot be loaded safely ({reason})",
+            f"cannot be loaded safely ({first_line(err)})",
             path=path,
             fix="only model.pt files from animal-spot or ANIMAL-SPOT .pk files are accepted",
         ) from None

@@ -4,23 +4,71 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .cli_options import add_config_flags, add_recipe_flag, add_section_flags, config_from_args
+from .config import MAX_SEED, check_split
 from .errors import AnimalSpotError, BadConfig
 
 Verb = Callable[[argparse.Namespace], int]
 TRAIN_SECTIONS = ("audio", "spectrogram", "augment", "data", "model", "train")
 
 
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line, like every other error."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _fractions(text: str) -> tuple[float, ...]:
+    """``--split``: train, val, test fractions (finite, ≥ 0, summing to 1, train above 0)."""
     try:
-        return tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 0.7,0.15,0.15") from None
+        split = tuple(float(part) for part in text.split(","))
+        check_split(split, "--split")
+    except (ValueError, BadConfig) as err:
+        reason = str(err) if isinstance(err, BadConfig) else "is not a list like 0.7,0.15,0.15"
+        raise argparse.ArgumentTypeError(f"{text!r}: {reason}") from None
+    return split
+
+
+def number(
+    kind: type, low: float, high: float, *, is_low_open: bool = False
+) -> Callable[[str], Any]:
+    """An argparse type: a finite ``kind`` in ``[low, high]`` (``(low, high]`` if open)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = float(text)
+            if kind is int and not value.is_integer():
+                raise ValueError
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind.__name__}") from None
+        is_inside = (low < value if is_low_open else low <= value) and value <= high
+        if not (math.isfinite(value) and is_inside):
+            bracket = "(" if is_low_open else "["
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is outside {bracket}{_bound(low)}, {_bound(high)}]"
+            )
+        return int(value) if kind is int else value
+
+    return parse
+
+
+def _bound(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+SECONDS = number(float, 0.0, 1e6)
+POSITIVE_SECONDS = number(float, 0.0, 1e6, is_low_open=True)
+FRACTION = number(float, 0.0, 1.0)
+WORKERS = number(int, 1, 1024)
 
 
 def add_prepare(sub: argparse._SubParsersAction) -> None:
@@ -35,21 +83,28 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--raven_dir", type=Path, help="Raven selection tables")
     source.add_argument("--audio_dir", type=Path, help="recordings the Raven tables annotate")
     source.add_argument("--annotation_column", help="Raven column holding the label")
-    source.add_argument("--noise_per_selection", type=float, default=0.0)
-    source.add_argument("--margin_s", type=float, default=1.0, help="noise clips keep this away")
-    source.add_argument("--window_s", type=float, default=1.0, help="shortest clip from a table")
+    source.add_argument("--noise_per_selection", type=number(float, 0, 1000), default=0.0)
+    source.add_argument("--margin_s", type=SECONDS, default=1.0, help="noise clips keep this away")
     source.add_argument(
-        "--crops_per_selection", type=int, default=1, help="K > 1: K shifted crops per selection"
+        "--window_s", type=POSITIVE_SECONDS, default=1.0, help="shortest clip from a table"
+    )
+    source.add_argument(
+        "--crops_per_selection",
+        type=number(int, 1, 1000),
+        default=1,
+        help="K > 1: K shifted crops per selection",
     )
     source.add_argument("--background_dir", type=Path, help="call-free recordings → noise clips")
     source.add_argument(
-        "--background_clips", type=int, help="per recording (default: selections ÷ recordings)"
+        "--background_clips",
+        type=number(int, 0, 1_000_000),
+        help="per recording (default: selections ÷ recordings)",
     )
     p.add_argument("--split", type=_fractions, default=(0.7, 0.15, 0.15))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=number(int, 0, MAX_SEED), default=0)
     p.add_argument("--no_merge", action="store_true", help="keep groups that share audio apart")
     p.add_argument("--drop_silent", action="store_true", help="leave out clips with peak < 1e-3")
-    p.add_argument("--workers", type=int, default=1, help="processes reading audio")
+    p.add_argument("--workers", type=WORKERS, default=1, help="processes reading audio")
     p.set_defaults(run=run_prepare)
 
 
@@ -87,7 +142,7 @@ def run_prepare(args: argparse.Namespace) -> int:
 def add_audit(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="re-audit a prepared folder (train/val/test.csv)")
     p.add_argument("--data_dir", type=Path, required=True, help="folder written by prepare")
-    p.add_argument("--workers", type=int, default=1, help="processes reading audio")
+    p.add_argument("--workers", type=WORKERS, default=1, help="processes reading audio")
     p.set_defaults(run=run_audit)
 
 
@@ -147,8 +202,10 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--references", type=Path, help="reference table or folder")
     p.add_argument("--scores", type=Path, help="window scores CSV or folder: PR curve, thresholds")
     p.add_argument("--output_dir", type=Path, default=Path("evaluation"))
-    p.add_argument("--iou", type=float, default=0.3, help="smallest time IoU of a match")
-    p.add_argument("--onset_tolerance_s", type=float, help="also match onsets this close")
+    p.add_argument(
+        "--iou", type=number(float, 0, 1, is_low_open=True), default=0.3, help="smallest time IoU"
+    )
+    p.add_argument("--onset_tolerance_s", type=SECONDS, help="also match onsets this close")
     p.add_argument("--class_agnostic", action="store_true", help="any label matches any label")
     p.add_argument(
         "--background",
@@ -157,20 +214,26 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="call-free recordings or their predicted tables (files or folders): all FP",
     )
-    p.add_argument("--target_precision", type=float, help="per class: lowest threshold reaching it")
+    p.add_argument(
+        "--target_precision",
+        type=number(float, 0, 1, is_low_open=True),
+        help="per class: lowest threshold reaching it",
+    )
     p.add_argument("--write_thresholds", type=Path, metavar="MODEL_PT", help="store them here")
-    p.add_argument("--duration_s", type=float, help="total audio duration, for FP per hour")
+    p.add_argument("--duration_s", type=POSITIVE_SECONDS, help="total audio duration, for FP/hour")
     p.add_argument("--audio_dir", type=Path, help="recordings whose headers give durations")
     p.add_argument("--annotation_column", help="label column of the reference tables")
     p.add_argument("--noise_class", default="noise", help="label left out on both sides")
-    p.add_argument("--n_thresholds", type=int, default=101, help="steps of the threshold sweep")
-    p.add_argument("--min_duration_s", type=float, help="as predict (default: the model's, or 0)")
-    p.add_argument("--max_gap_s", type=float, help="as predict (default: the model's, or 0)")
+    p.add_argument(
+        "--n_thresholds", type=number(int, 2, 100_000), default=101, help="threshold steps"
+    )
+    p.add_argument("--min_duration_s", type=SECONDS, help="as predict (default: the model's, or 0)")
+    p.add_argument("--max_gap_s", type=SECONDS, help="as predict (default: the model's, or 0)")
     p.add_argument("--event_span", choices=("centre", "window"), help="as predict")
     legacy = p.add_argument_group("ANIMAL-SPOT evaluation: prediction logs → annotation tables")
     legacy.add_argument("--legacy", action="store_true", help="read *_predict_output.log files")
     legacy.add_argument("--prediction_dir", type=Path, help="folder of prediction logs")
-    legacy.add_argument("--threshold", type=float, default=0.5, help="window score threshold")
+    legacy.add_argument("--threshold", type=FRACTION, default=0.5, help="window score threshold")
     legacy.add_argument("--noise_in_anno", action="store_true", help="write noise rows too")
     legacy.add_argument("--config", type=Path, help="ANIMAL-SPOT evaluation config file")
     p.set_defaults(run=run_evaluate)
@@ -230,7 +293,9 @@ def add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", type=Path, help="file to write (default: beside the model)")
     legacy = p.add_argument_group("convert an ANIMAL-SPOT .pk into a model.pt")
     legacy.add_argument("--from_legacy", type=Path, metavar="PK", help="ANIMAL-SPOT model file")
-    legacy.add_argument("--sequence_len", type=float, help="its training window in ms")
+    legacy.add_argument(
+        "--sequence_len", type=number(float, 1, 3_600_000), help="its training window in ms"
+    )
     legacy.add_argument("--min_max_norm", action="store_true", help="it was trained with min-max")
     p.set_defaults(run=run_export)
 
@@ -261,7 +326,7 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     add_config_flags(p)
     add_section_flags(p, ["predict"])
     legacy = p.add_argument_group("ANIMAL-SPOT predict.py options")
-    legacy.add_argument("--sequence_len", dest="predict.window_s", type=float, help="= --window_s")
+    legacy.add_argument("--sequence_len", dest="predict.window_s", help="= --window_s")
     legacy.add_argument("--no_cuda", dest="predict.device", action="store_const", const="cpu")
     for flag in ("--visualize", "--jit_load", "-d", "--debug"):
         legacy.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
@@ -270,10 +335,27 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_predict)
 
 
+def check_device(device: str) -> None:
+    """Refuse a CUDA device this machine does not have, before any model is loaded."""
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device.partition(":")[2] or 0)
+    if index >= count:
+        raise BadConfig(
+            f"--device {device}: this machine has {count} CUDA device(s)",
+            fix="use --device auto or cpu",
+        )
+
+
 def run_predict(args: argparse.Namespace) -> int:
     from .prediction.api import predict
 
-    result = predict(config_from_args(args))
+    config = config_from_args(args)
+    check_device(config.predict.device)
+    result = predict(config)
     print(f"wrote {result.output_dir}")
     print(result.summary())
     return 0
@@ -287,10 +369,14 @@ def add_mine(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data_dir", type=Path, required=True, help="folder written by prepare")
     p.add_argument("--references", type=Path, help="Raven table or folder: mine away from them")
-    p.add_argument("--margin_s", type=float, default=1.0, help="kept from references (1.0)")
-    p.add_argument("--threshold", type=float, help="score threshold (default: the model's)")
-    p.add_argument("--hop", type=float, help="window hop in seconds (default: the model's)")
-    p.add_argument("--max_per_recording", type=int, default=20, help="best clips per file (20)")
+    p.add_argument("--margin_s", type=SECONDS, default=1.0, help="kept from references (1.0)")
+    p.add_argument("--threshold", type=FRACTION, help="score threshold (default: the model's)")
+    p.add_argument(
+        "--hop", type=POSITIVE_SECONDS, help="window hop in seconds (default: the model's)"
+    )
+    p.add_argument(
+        "--max_per_recording", type=number(int, 1, 1_000_000), default=20, help="per file (20)"
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.set_defaults(run=run_mine)
 
@@ -298,6 +384,7 @@ def add_mine(sub: argparse._SubParsersAction) -> None:
 def run_mine(args: argparse.Namespace) -> int:
     from .data.mining import mine
 
+    check_device(args.device)
     result = mine(
         args.model_path,
         args.input_file,
@@ -327,7 +414,7 @@ VERBS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="animal-spot",
         description="Train detectors and classifiers of animal sounds; run them over recordings.",
     )
@@ -350,6 +437,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"animal-spot {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:  # the last line of defence: a full disk, a read-only folder
+        print(f"animal-spot {args.verb}: {os_error_text(err)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"animal-spot {args.verb}: out of memory", file=sys.stderr)
+        return 1
+
+
+def os_error_text(err: OSError) -> str:
+    """``PATH: strerror`` of a failed system call, on one line."""
+    reason = err.strerror or str(err) or type(err).__name__
+    if err.filename is None:
+        return reason
+    return f"{err.filename}: {reason}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ REPEATABLE = {"model_path"}
 
 def _metavar(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):  # ``float | None`` reads as FLOAT
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _metavar(args[0]) if len(args) == 1 else "VALUE"
     if origin is typing.Literal:
         return "{" + ",".join(str(a) for a in typing.get_args(annotation)) + "}"
     if origin is tuple:
@@ -116,10 +120,9 @@ def add_recipe_flag(parser: argparse.ArgumentParser) -> None:
 
 def _toml_keys(path: Path) -> set[str]:
     """``section.field`` of every value a TOML config file sets."""
-    from .config import tomllib
+    from .config import read_toml
 
-    with path.open("rb") as handle:
-        values = tomllib.load(handle)
+    values = read_toml(path)
     return {f"{s}.{k}" for s, table in values.items() if isinstance(table, dict) for k in table}
 
 

@@ -12,6 +12,8 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
+import re
 import sys
 import types
 import typing
@@ -40,6 +42,8 @@ ResampleQuality = Literal["VHQ", "HQ", "MQ", "LQ", "QQ"]
 
 RESNET_SIZES = (18, 34, 50, 101, 152)
 CONVNEXT_SIZES = ("tiny", "small", "base", "large")
+MAX_SEED = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 def option(default: Any, help: str, *, name: str | None = None, factory: bool = False) -> Any:
@@ -56,8 +60,27 @@ def option_name(f: dataclasses.Field[Any]) -> str:
 
 
 def _check_range(cls_name: str, name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
+    if not low <= value <= high:  # NaN fails every comparison, so it lands here too
         raise BadConfig(f"{cls_name}.{name} = {value} is outside [{low}, {high}]")
+
+
+def _check_above(cls_name: str, name: str, value: float | None, low: float, high: float) -> None:
+    """``low < value ≤ high`` (``None`` passes: the field's default applies)."""
+    if value is not None and not low < value <= high:
+        raise BadConfig(f"{cls_name}.{name} = {value} must be above {low} and at most {high}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_finite(cls_name: str, config: Any) -> None:
+    """Every number of a config, alone or in a tuple, is finite: NaN and ±inf never pass."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        items = value if isinstance(value, tuple) else (value,)
+        if any(_is_number(v) and not math.isfinite(v) for v in items):
+            raise BadConfig(f"{cls_name}.{f.name} = {value} must be a finite number")
 
 
 def _check_choice(cls_name: str, name: str, value: Any, choices: typing.Iterable[Any]) -> None:
@@ -74,6 +97,7 @@ class AudioConfig:
     resample_quality: ResampleQuality = option("HQ", "soxr quality: VHQ, HQ, MQ, LQ or QQ")
 
     def __post_init__(self) -> None:
+        _check_finite("audio", self)
         _check_range("audio", "sample_rate_hz", self.sample_rate_hz, 100, 1_000_000)
         _check_choice(
             "audio", "resample_quality", self.resample_quality, typing.get_args(ResampleQuality)
@@ -111,6 +135,7 @@ class SpectrogramConfig:
     )
 
     def __post_init__(self) -> None:
+        _check_finite("spectrogram", self)
         _check_range("spectrogram", "n_fft", self.n_fft, 16, 1 << 16)
         _check_range("spectrogram", "hop_length", self.hop_length, 1, self.n_fft * 4)
         _check_range("spectrogram", "n_freq_bins", self.n_freq_bins, 2, 4096)
@@ -127,8 +152,11 @@ class SpectrogramConfig:
             self.freq_compression,
             typing.get_args(FreqCompression),
         )
-        if self.min_level_db >= 0:
-            raise BadConfig(f"spectrogram.min_level_db = {self.min_level_db} must be negative")
+        if not -1000 <= self.min_level_db < 0:
+            raise BadConfig(
+                f"spectrogram.min_level_db = {self.min_level_db} must be negative (≥ -1000)"
+            )
+        _check_range("spectrogram", "ref_level_db", self.ref_level_db, -1000.0, 1000.0)
         _check_choice(
             "spectrogram", "normalization", self.normalization, typing.get_args(Normalization)
         )
@@ -184,13 +212,18 @@ class AugmentConfig:
         return self.enabled or self.mix_noise_clips or self.spec_augment or self.time_shift_s > 0
 
     def __post_init__(self) -> None:
+        _check_finite("augment", self)
         for name in ("gain_db", "pitch_shift", "time_stretch", "snr_db"):
             low, high = getattr(self, name)
             if low > high:
                 raise BadConfig(f"augment.{name} = ({low}, {high}): the lower bound is higher")
+        for name in ("gain_db", "snr_db"):
+            for bound in getattr(self, name):
+                _check_range("augment", name, bound, -120, 120)
         for name in ("pitch_shift", "time_stretch"):
-            if getattr(self, name)[0] <= 0:
-                raise BadConfig(f"augment.{name} factors must be positive")
+            low, high = getattr(self, name)
+            if low <= 0 or high > 16:
+                raise BadConfig(f"augment.{name} factors must be positive and at most 16")
         for name in ("gain", "pitch_shift", "time_stretch", "noise"):
             _check_range(
                 "augment", f"{name}_probability", getattr(self, f"{name}_probability"), 0, 1
@@ -200,6 +233,21 @@ class AugmentConfig:
         for name in ("time_mask_fraction", "freq_mask_fraction"):
             _check_range("augment", name, getattr(self, name), 0.0, 1.0)
         _check_range("augment", "time_shift_s", self.time_shift_s, 0.0, 3600.0)
+
+
+def check_split(split: typing.Sequence[float], name: str = "data.split") -> None:
+    """Train, val, test fractions: three finite numbers ≥ 0 summing to 1, train above 0."""
+    is_valid = (
+        len(split) == 3
+        and all(_is_number(f) and math.isfinite(f) and f >= 0 for f in split)
+        and abs(sum(split) - 1) <= 1e-6
+        and split[0] > 0
+    )
+    if not is_valid:
+        raise BadConfig(
+            f"{name} = {tuple(split)} must be three fractions ≥ 0 that sum to 1, train above 0",
+            fix="e.g. 0.7,0.15,0.15",
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,12 +261,8 @@ class DataConfig:
     filter_broken_audio: bool = option(False, "skip clips quieter than 1e-3 (peak)")
 
     def __post_init__(self) -> None:
-        if (
-            len(self.split) != 3
-            or any(f < 0 for f in self.split)
-            or abs(sum(self.split) - 1) > 1e-6
-        ):
-            raise BadConfig(f"data.split = {self.split} must be three fractions ≥ 0 that sum to 1")
+        check_split(self.split)
+        _check_range("data", "split_seed", self.split_seed, 0, MAX_SEED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -252,6 +296,7 @@ class ModelConfig:
     head_dropout: float = option(0.2, "birdnet: dropout on the embedding (and hidden layer)")
 
     def __post_init__(self) -> None:
+        _check_finite("model", self)
         _check_choice("model", "backbone", self.backbone, typing.get_args(Backbone))
         _check_choice(
             "model",
@@ -272,10 +317,12 @@ class ModelConfig:
         _check_choice("model", "convnext", self.convnext, CONVNEXT_SIZES)
         _check_choice("model", "max_pool", self.max_pool, (0, 1, 2))
         _check_choice("model", "stem_adapt", self.stem_adapt, typing.get_args(StemAdapt))
-        if self.conv_kernel_size < 1 or self.conv_kernel_size % 2 == 0:
-            raise BadConfig(f"model.conv_kernel_size = {self.conv_kernel_size} must be odd and ≥ 1")
-        if self.num_classes is not None and self.num_classes < 2:
-            raise BadConfig(f"model.num_classes = {self.num_classes} must be at least 2")
+        if not 1 <= self.conv_kernel_size <= 31 or self.conv_kernel_size % 2 == 0:
+            raise BadConfig(
+                f"model.conv_kernel_size = {self.conv_kernel_size} must be odd, from 1 to 31"
+            )
+        if self.num_classes is not None:
+            _check_range("model", "num_classes", self.num_classes, 2, 100_000)
 
     @property
     def name(self) -> str:
@@ -283,6 +330,22 @@ class ModelConfig:
         if self.backbone == "birdnet":
             return "birdnet"
         return f"resnet{self.resnet}" if self.backbone == "resnet" else f"convnext_{self.convnext}"
+
+
+def check_run_name(run_name: str | None) -> None:
+    """A run name is one plain folder name: never a path that leaves ``model_dir``."""
+    if run_name is None:
+        return
+    is_plain = (
+        run_name.strip() != ""
+        and run_name not in (".", "..")
+        and not any(c in run_name for c in ("/", "\\", "\0"))
+    )
+    if not is_plain:
+        raise BadConfig(
+            f"train.run_name = {run_name!r} is not a plain folder name",
+            fix="give a name without / or \\ (the run goes into --model_dir)",
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -330,6 +393,8 @@ class TrainConfig:
     resume: bool = option(False, "continue the run in model_dir/run_name from last.ckpt")
 
     def __post_init__(self) -> None:
+        _check_finite("train", self)
+        check_run_name(self.run_name)
         _check_range("train", "max_train_epochs", self.max_train_epochs, 1, 1_000_000)
         _check_range("train", "epochs_per_eval", self.epochs_per_eval, 1, 1_000_000)
         _check_range("train", "batch_size", self.batch_size, 1, 1_000_000)
@@ -344,8 +409,24 @@ class TrainConfig:
             "train", "sampling_strategy", self.sampling_strategy, typing.get_args(SamplingStrategy)
         )
         _check_choice("train", "task", self.task, typing.get_args(Task))
-        if self.lr is not None and self.lr <= 0:
-            raise BadConfig(f"train.lr = {self.lr} must be positive")
+        _check_above("train", "lr", self.lr, 0.0, 1.0)
+        if self.beta1 is not None:
+            _check_range("train", "beta1", self.beta1, 0.0, 0.999999)
+        if self.lr_patience_epochs is not None:
+            _check_range("train", "lr_patience_epochs", self.lr_patience_epochs, 0, 1_000_000)
+        _check_above("train", "lr_decay_factor", self.lr_decay_factor, 0.0, 1.0)
+        _check_range(
+            "train",
+            "early_stopping_patience_epochs",
+            self.early_stopping_patience_epochs,
+            0,
+            1_000_000,
+        )
+        _check_range("train", "focal_gamma", self.focal_gamma, 0.0, 100.0)
+        _check_above("train", "grad_clip", self.grad_clip, 0.0, 1e6)
+        _check_range("train", "rare_class_boost", self.rare_class_boost, 1.0, 1000.0)
+        _check_range("train", "num_workers", self.num_workers, 0, 1024)
+        _check_range("train", "seed", self.seed, 0, MAX_SEED)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -388,8 +469,16 @@ class PredictConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.hop_s <= 0:
-            raise BadConfig(f"predict.hop_s = {self.hop_s} must be positive")
+        _check_finite("predict", self)
+        _check_above("predict", "hop_s", self.hop_s, 0.0, 3600.0)
+        _check_above("predict", "window_s", self.window_s, 0.0, 3600.0)
+        _check_range("predict", "num_workers", self.num_workers, 0, 1024)
+        _check_range("predict", "min_duration_s", self.min_duration_s, 0.0, 1e6)
+        _check_range("predict", "max_gap_s", self.max_gap_s, 0.0, 1e6)
+        if not DEVICE_PATTERN.fullmatch(self.device):
+            raise BadConfig(
+                f"predict.device = {self.device!r}; choose auto, cpu, mps, cuda or cuda:N"
+            )
         if self.threshold is not None:
             _check_range("predict", "threshold", self.threshold, 0.0, 1.0)
         _check_range("predict", "batch_size", self.batch_size, 1, 1_000_000)
@@ -398,8 +487,6 @@ class PredictConfig:
         _check_range("predict", "cascade_threshold", self.cascade_threshold, 0.0, 1.0)
         if self.fast and self.cascade:
             raise BadConfig("--fast and --cascade are two ways to the same end; choose one")
-        if self.window_s is not None and self.window_s <= 0:
-            raise BadConfig(f"predict.window_s = {self.window_s} must be positive")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -413,6 +500,20 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
+
+    def __post_init__(self) -> None:
+        check_nyquist(self.audio, self.spectrogram)
+
+
+def check_nyquist(audio: AudioConfig, spectrogram: SpectrogramConfig) -> None:
+    """Refuse a band above half the sample rate: the STFT has no bins there."""
+    rate, nyquist = audio.sample_rate_hz, audio.sample_rate_hz / 2
+    if spectrogram.fmax_hz > nyquist:
+        raise BadConfig(
+            f"spectrogram.fmax_hz {spectrogram.fmax_hz:g} lies above the Nyquist frequency "
+            f"{nyquist:g} Hz of audio.sample_rate_hz {rate}",
+            fix=f"lower --fmax to at most {nyquist:g} (better {0.45 * rate:g}) or raise --sr",
+        )
 
 
 Config = TypeVar("Config")
@@ -449,18 +550,43 @@ def to_dict(config: Any) -> dict[str, Any]:
     return out
 
 
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """A TOML/CLI/legacy value as the field's declared type, or an error naming the field."""
+TYPE_NAMES = {int: "an integer", float: "a number", bool: "a boolean", str: "a string"}
+
+
+def _strict_type_error(value: Any, annotation: Any, where: str) -> BadConfig | None:
+    """A TOML value of the wrong kind (``lr = "fast"``, ``batch_size = 1.5``), or None."""
+    kind = str if annotation is Path else annotation
+    if kind not in TYPE_NAMES:
+        return None
+    if kind is float:
+        is_right = _is_number(value)
+    elif kind is int:
+        is_right = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        is_right = isinstance(value, kind)
+    if is_right:
+        return None
+    return BadConfig(f"{where} = {value!r} must be {TYPE_NAMES[kind]}, not {type(value).__name__}")
+
+
+def _coerce(value: Any, annotation: Any, where: str, strict: bool = False) -> Any:
+    """A TOML/CLI/legacy value as the field's declared type, or an error naming the field.
+
+    ``strict`` (TOML, model files): the value must already have the right kind; command-line
+    and legacy values are text and are converted.
+    """
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
-        is_empty = value is None or (isinstance(value, str) and value.lower() in ("", "none"))
+        is_empty = value is None or (
+            not strict and isinstance(value, str) and value.lower() in ("", "none")
+        )
         if is_empty and type(None) in args:
             return None
         errors = []
         for arg in (a for a in args if a is not type(None)):
             try:
-                return _coerce(value, arg, where)
+                return _coerce(value, arg, where, strict)
             except BadConfig as err:
                 errors.append(str(err))
         raise BadConfig(errors[0] if errors else f"{where}: cannot use {value!r}")
@@ -470,12 +596,18 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
                 return choice
         raise BadConfig(f"{where} = {value!r}; choose one of {list(args)}")
     if origin is tuple:
+        if strict and not isinstance(value, list | tuple):
+            raise BadConfig(f"{where} = {value!r} must be a list, not {type(value).__name__}")
+        if not isinstance(value, str | list | tuple):
+            raise BadConfig(f"{where} = {value!r} is not a list of values")
         items = value.split(",") if isinstance(value, str) else list(value)
         if args and args[-1] is Ellipsis:
-            return tuple(_coerce(v, args[0], where) for v in items)
+            return tuple(_coerce(v, args[0], where, strict) for v in items)
         if len(items) != len(args):
             raise BadConfig(f"{where} = {value!r} needs {len(args)} values")
-        return tuple(_coerce(v, a, where) for v, a in zip(items, args, strict=True))
+        return tuple(_coerce(v, a, where, strict) for v, a in zip(items, args, strict=True))
+    if strict and (error := _strict_type_error(value, annotation, where)):
+        raise error
     if annotation is bool:
         if isinstance(value, bool):
             return value
@@ -487,20 +619,22 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if annotation is int:
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise BadConfig(f"{where} = {value!r} is not an integer") from None
         if not number.is_integer() or isinstance(value, bool):
             raise BadConfig(f"{where} = {value!r} is not an integer")
-        return int(number)
+        return int(value) if isinstance(value, int) else int(number)
     if annotation is float:
+        if isinstance(value, bool):
+            raise BadConfig(f"{where} = {value!r} is not a number")
         try:
             return float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise BadConfig(f"{where} = {value!r} is not a number") from None
-    if annotation is Path:
-        return Path(value)
-    if annotation is str:
-        return str(value)
+    if annotation in (Path, str):
+        if not isinstance(value, str | Path | int | float) or isinstance(value, bool):
+            raise BadConfig(f"{where} = {value!r} must be text, not {type(value).__name__}")
+        return Path(str(value)) if annotation is Path else str(value)
     return value
 
 
@@ -510,9 +644,13 @@ def _unknown_key(key: str, valid: typing.Iterable[str], where: str) -> BadConfig
     return BadConfig(f"unknown key {key!r} in {where}{hint}")
 
 
-def from_dict(cls: type[Config], values: dict[str, Any], where: str | None = None) -> Config:
+def from_dict(
+    cls: type[Config], values: dict[str, Any], where: str | None = None, strict: bool = False
+) -> Config:
     """Build a config dataclass from plain values; unknown keys are errors with a suggestion."""
     where = where or cls.__name__
+    if not isinstance(values, dict):
+        raise BadConfig(f"{where} = {values!r} must be a table of keys, not a single value")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     kwargs = {}
@@ -520,34 +658,59 @@ def from_dict(cls: type[Config], values: dict[str, Any], where: str | None = Non
         if key not in fields:
             raise _unknown_key(key, fields, where)
         if dataclasses.is_dataclass(hints[key]):
-            kwargs[key] = from_dict(hints[key], value, f"[{key}]")
+            kwargs[key] = from_dict(hints[key], value, f"[{key}]", strict)
         else:
-            kwargs[key] = _coerce(value, hints[key], f"{where}.{key}")
+            kwargs[key] = _coerce(value, hints[key], f"{where}.{key}", strict)
     return cls(**kwargs)
 
 
-def experiment_from_dict(values: dict[str, Any], where: str = "config") -> ExperimentConfig:
+def experiment_from_dict(
+    values: dict[str, Any], where: str = "config", strict: bool = False
+) -> ExperimentConfig:
     """An ExperimentConfig from ``{section: {field: value}}``; sections may be missing."""
+    if not isinstance(values, dict):
+        raise BadConfig(f"{where}: the config must be a table of sections")
     for key in values:
         if key not in SECTIONS:
             raise _unknown_key(key, SECTIONS, where)
-    return from_dict(ExperimentConfig, values, where)
+    return from_dict(ExperimentConfig, values, where, strict)
 
 
 def load_toml(path: str | Path) -> ExperimentConfig:
     """Read a TOML config with one table per section (``[spectrogram] n_fft = 4096``)."""
     path = Path(path)
+    values = read_toml(path)
     try:
-        with path.open("rb") as handle:
-            values = tomllib.load(handle)
-    except FileNotFoundError:
-        raise BadConfig("config file not found", path=path) from None
-    except tomllib.TOMLDecodeError as err:
-        raise BadConfig(f"not valid TOML ({err})", path=path, fix="fix the line named") from None
-    try:
-        return experiment_from_dict(values, where=str(path))
+        return experiment_from_dict(values, where=str(path), strict=True)
     except BadConfig as err:
         raise BadConfig(str(err), path=path) from None
+
+
+def read_text_config(path: Path) -> str:
+    """A config file's UTF-8 text; a folder, an unreadable file or another encoding is BadConfig."""
+    if path.is_dir():
+        raise BadConfig("is a folder, not a config file", path=path, fix="give the file itself")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BadConfig("config file not found", path=path) from None
+    except OSError as err:
+        raise BadConfig(f"cannot read the config file ({err.strerror})", path=path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadConfig(
+            "not UTF-8 text", path=path, fix="save the config file as UTF-8 (not UTF-16)"
+        ) from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The raw tables of a TOML file, every failure as one BadConfig naming the file."""
+    text = read_text_config(path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise BadConfig(f"not valid TOML ({err})", path=path, fix="fix the line named") from None
 
 
 def load_config(path: str | Path) -> ExperimentConfig:

@@ -239,3 +239,20 @@ def test_a_training_file_without_start_from_scratch_resumes_as_animal_spot_did(t
         path = tmp_path / "train.cfg"
         path.write_text(f"max_train_epochs=3\n{text}")
         assert read_legacy_config(path).config.train.resume is expected
+
+
+def test_a_value_holding_an_equals_sign_keeps_everything_after_the_first(tmp_path):
+    path = tmp_path / "train.cfg"
+    path.write_text("data_dir=/data/run=3/clips\nmodel_dir=/models/a=b=c\n")
+    config = read_legacy_config(path).config
+    assert config.data.data_dir == Path("/data/run=3/clips")
+    assert config.train.model_dir == Path("/models/a=b=c")
+
+
+def test_a_folder_or_a_utf16_file_as_legacy_config_is_bad_config(tmp_path):
+    with pytest.raises(BadConfig, match="is a folder"):
+        read_legacy_config(tmp_path)
+    path = tmp_path / "train.cfg"
+    path.write_text("lr=1e-4\n", encoding="utf-16")
+    with pytest.raises(BadConfig, match="not UTF-8"):
+        read_legacy_config(path)

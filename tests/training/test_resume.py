@@ -19,7 +19,8 @@ from animal_spot.cli import main
 from animal_spot.config import AugmentConfig
 from animal_spot.data.manifest import write_manifest
 from animal_spot.errors import BadConfig
-from animal_spot.training.fit import _run_dir, train
+from animal_spot.training.fit import train
+from animal_spot.training.run_dir import run_dir_path
 
 from .conftest import Splits, small_config, with_train
 
@@ -128,15 +129,15 @@ def test_resume_without_a_run_name_continues_the_newest_run(tmp_path):
         (tmp_path / name / "last.ckpt").write_bytes(b"")
         time.sleep(0.01)
     config = small_config(tmp_path, None, resume=True)
-    assert _run_dir(config) == tmp_path / "newer"
-    assert _run_dir(small_config(tmp_path, "older", resume=True)) == tmp_path / "older"
+    assert run_dir_path(config) == tmp_path / "newer"
+    assert run_dir_path(small_config(tmp_path, "older", resume=True)) == tmp_path / "older"
 
 
 def test_an_existing_run_is_not_overwritten_without_resume(tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "last.ckpt").write_bytes(b"")
     with pytest.raises(BadConfig, match="--resume"):
-        _run_dir(small_config(tmp_path, "taken"))
+        run_dir_path(small_config(tmp_path, "taken"))
 
 
 @pytest.mark.slow  # about 20 s: worker processes fork every epoch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -28,11 +29,13 @@ def test_fmax_above_nyquist_is_a_one_line_bad_config_naming_the_fix():
 def test_train_refuses_fmax_above_nyquist_before_making_a_run_folder(tmp_path):
     config = ExperimentConfig(
         audio=AudioConfig(sample_rate_hz=2000),
-        spectrogram=SpectrogramConfig(fmax_hz=1500),
+        spectrogram=SpectrogramConfig(fmax_hz=900, sequence_len_ms=20),
         train=TrainConfig(model_dir=tmp_path / "runs", run_name="x"),
     )
-    with pytest.raises(BadConfig, match="Nyquist"):
+    with pytest.raises(BadConfig, match="a window would have no frames"):
         train(config, {"train": [], "val": []})
+    with pytest.raises(BadConfig, match="Nyquist"):  # refused where the config is made
+        dataclasses.replace(config, spectrogram=SpectrogramConfig(fmax_hz=1500))
     assert not (tmp_path / "runs").exists()
 
 

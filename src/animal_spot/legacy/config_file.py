@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import ExperimentConfig, _coerce, option_index
+from ..config import ExperimentConfig, _coerce, option_index, read_text_config
 from ..errors import BadConfig
 
 log = logging.getLogger(__name__)
@@ -66,17 +66,12 @@ class LegacyConfig:
 
 def parse_pairs(path: Path) -> dict[str, str]:
     """The file's ``key → value`` pairs in order (flags set to ``"true"``, ``false`` dropped)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadConfig("config file not found", path=path) from None
-    except UnicodeDecodeError:
-        raise BadConfig("not a text config file", path=path) from None
+    text = read_text_config(path)
     pairs: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line or line[0] in "# \t" or "=" not in line:
             continue
-        key, value = (part.strip() for part in line.split("=")[:2])
+        key, value = (part.strip() for part in line.split("=", 1))  # values may hold "="
         if PLACEHOLDER in value and key not in IGNORED:  # an unused key may stay unfilled
             raise BadConfig(
                 f"line {number}: {key} still holds the placeholder {PLACEHOLDER}",

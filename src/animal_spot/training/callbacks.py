@@ -12,6 +12,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, Checkpoint
 
 from ..atomic import atomic_path
+from .run_dir import read_checkpoint
 
 MONITOR = "val/accuracy"
 
@@ -182,6 +183,6 @@ class RunCheckpoints(Checkpoint):
         """Put the best epoch's weights into ``pl_module``; returns that epoch (None: no file)."""
         if not self.best_path.is_file():
             return None
-        content = torch.load(self.best_path, map_location="cpu", weights_only=True)
+        content = read_checkpoint(self.best_path)
         pl_module.load_state_dict(content["state_dict"])
         return int(content["epoch"])

@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import os
-import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ..atomic import atomic_open
-from ..bundle import ModelBundle, default_provenance
+from ..bundle import ModelBundle, default_provenance, first_line
 from ..config import ExperimentConfig, save_toml, to_dict
 from ..data.manifest import Clip, class_names
 from ..data.prepare import load_splits
@@ -32,7 +31,8 @@ from ..models import build_model
 from .callbacks import MONITOR, EpochSeed, PhaseTimer, RunCheckpoints
 from .data import ClipDataModule
 from .module import ClassifierModule
-from .suitability import check_band, warn_about_frontend
+from .run_dir import RUN_NAME_VARIABLE, check_resume, claimed_run_dir, run_dir_path
+from .suitability import check_band, check_frontend, check_network, warn_about_frontend
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ BACKBONE_DEFAULTS: dict[str, dict[str, float]] = {
 }
 NOISE = "noise"
 TARGET = "target"
-RUN_NAME_VARIABLE = "ANIMAL_SPOT_RUN_NAME"
 EPOCH_SYNC_WARNING = ".*when logging on epoch level in distributed setting"
 
 
@@ -96,47 +95,6 @@ def to_detector(splits: Mapping[str, Sequence[Clip]]) -> dict[str, list[Clip]]:
         ]
         for phase, clips in splits.items()
     }
-
-
-def _newest_run(model_dir: Path) -> Path | None:
-    """The run directory under ``model_dir`` whose ``last.ckpt`` was written last."""
-    checkpoints = sorted(model_dir.glob("*/last.ckpt"), key=lambda p: p.stat().st_mtime_ns)
-    return checkpoints[-1].parent if checkpoints else None
-
-
-def _run_name(config: ExperimentConfig) -> str:
-    """``--run_name``, else a time stamp that every process of a multi-process run shares.
-
-    Lightning starts the other ranks of ``--devices N`` as copies of this process, which inherit
-    the stamp through the environment; processes started by ``torchrun`` cannot share one.
-    """
-    if config.train.run_name:
-        return config.train.run_name
-    inherited = os.environ.get(RUN_NAME_VARIABLE)
-    if inherited:
-        return inherited
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise BadConfig(
-            "the processes of a distributed run need one run directory",
-            fix="give --run_name (the same on every machine)",
-        )
-    return time.strftime("%Y%m%d-%H%M%S")
-
-
-def _run_dir(config: ExperimentConfig) -> Path:
-    """``model_dir/run_name``; with ``resume`` and no name, the newest run (as ANIMAL-SPOT)."""
-    cfg = config.train
-    model_dir = Path(cfg.model_dir)
-    newest = _newest_run(model_dir) if cfg.resume and not cfg.run_name else None
-    run_dir = newest or model_dir / _run_name(config)
-    if (run_dir / "last.ckpt").exists() and not cfg.resume:
-        raise BadConfig(
-            "this run directory already holds a run",
-            path=run_dir,
-            fix="add --resume to continue it, or choose another --run_name",
-        )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
 
 
 def _loss_weight(
@@ -196,8 +154,8 @@ def _trainer(config: ExperimentConfig, run_dir: Path, checkpoints: RunCheckpoint
             enable_model_summary=False,
         )
     except MisconfigurationException as err:  # e.g. 16-mixed on a CPU, more devices than exist
-        first = str(err).strip().splitlines()[0]
-        raise BadConfig(f"--precision {cfg.precision} --devices {cfg.devices}: {first}") from None
+        reason = first_line(err)
+        raise BadConfig(f"--precision {cfg.precision} --devices {cfg.devices}: {reason}") from None
 
 
 def train(
@@ -210,9 +168,24 @@ def train(
     figures are those of the best epoch's weights: ``metrics["test_epoch"]`` names it, while
     ``epochs_run`` counts the epochs trained.
     """
+    # Everything a config can get wrong about the front end: before any folder exists.
+    check_band(config.audio, config.spectrogram)
+    input_shape = check_frontend(config)
+    run_dir = run_dir_path(config)
+    writer = rank_zero_only.rank == 0  # the other ranks of a distributed run write nothing
+    with claimed_run_dir(run_dir, is_writer=writer):
+        return _train_in(run_dir, config, splits, input_shape, writer)
+
+
+def _train_in(
+    run_dir: Path,
+    config: ExperimentConfig,
+    splits: Mapping[str, Sequence[Clip]] | None,
+    input_shape: tuple[int, int] | None,
+    writer: bool,
+) -> TrainResult:
+    """``train`` inside its locked run directory."""
     cfg = config.train
-    check_band(config.audio, config.spectrogram)  # a band the STFT cannot give: before any folder
-    run_dir = _run_dir(config)
     if splits is None:
         splits = load_splits(config.data, run_dir)
     if cfg.task == "detector":
@@ -226,14 +199,18 @@ def train(
             f"--num_classes {config.model.num_classes} but the data has {len(classes)} classes: "
             f"{', '.join(classes)}"
         )
-    writer = rank_zero_only.rank == 0  # the other ranks of a distributed run write nothing
-    if writer:
-        save_toml(config, run_dir / "config.toml")
+    # Checked before config.toml is rewritten, so a refused resume changes nothing.
+    resume_from = check_resume(run_dir, config, classes) if cfg.resume else None
+    if cfg.resume and resume_from is None:
+        log.info("%s: no last.ckpt to resume from; starting afresh", run_dir)
     hyper = resolved_hyperparameters(config)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = ClipDataModule(config, splits, classes)
+    model = build_model(config.model, len(classes))
+    if input_shape is not None:
+        check_network(model, input_shape)
     module = ClassifierModule(
-        build_model(config.model, len(classes)),
+        model,
         cfg,
         classes,
         lr=hyper["lr"],
@@ -245,11 +222,9 @@ def train(
     checkpoints = RunCheckpoints(run_dir)
     trainer = _trainer(config, run_dir, checkpoints)
     if writer:  # after every error a config can raise, once per run
+        save_toml(config, run_dir / "config.toml")
         warn_about_frontend(config.audio, config.spectrogram, splits["train"])
     trainer.logger.log_hyperparams({**to_dict(config), "resolved": hyper})  # type: ignore[union-attr]
-    resume_from = run_dir / "last.ckpt" if cfg.resume and (run_dir / "last.ckpt").exists() else None
-    if cfg.resume and resume_from is None:
-        log.info("%s: no last.ckpt to resume from; starting afresh", run_dir)
     # The ranks Lightning starts for --devices N copy this process's environment.
     shares_name = cfg.devices * cfg.num_nodes > 1 and RUN_NAME_VARIABLE not in os.environ
     if shares_name:
@@ -258,10 +233,25 @@ def train(
         with warnings.catch_warnings():
             # Our epoch figures come from torchmetrics, which gathers every rank's counts itself.
             warnings.filterwarnings("ignore", message=EPOCH_SYNC_WARNING)
-            trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+            trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     finally:
         if shares_name:
             os.environ.pop(RUN_NAME_VARIABLE, None)
+    return _finish(run_dir, config, splits, classes, hyper, module, trainer, checkpoints, writer)
+
+
+def _finish(
+    run_dir: Path,
+    config: ExperimentConfig,
+    splits: Mapping[str, Sequence[Clip]],
+    classes: list[str],
+    hyper: dict[str, float],
+    module: ClassifierModule,
+    trainer: L.Trainer,
+    checkpoints: RunCheckpoints,
+    writer: bool,
+) -> TrainResult:
+    """Test the best epoch's weights, then write ``model.pt`` and ``metrics.json``."""
     trainer.strategy.barrier("best checkpoint written")
     best_epoch = checkpoints.load_best(module)
     metrics: dict[str, Any] = {
@@ -277,7 +267,7 @@ def train(
         module.tested_epoch = metrics["test_epoch"]
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=EPOCH_SYNC_WARNING)
-            trainer.test(module, datamodule=datamodule, verbose=False)
+            trainer.test(module, datamodule=trainer.datamodule, verbose=False)  # type: ignore[attr-defined]
         metrics["test"] = module.results.get("test", {})
     metrics["last_val"] = module.results.get("val", {})
     bundle = ModelBundle(

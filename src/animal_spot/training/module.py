@@ -153,6 +153,7 @@ class ClassifierModule(L.LightningModule):
             self.plateau.step(self.results["val"]["accuracy"])
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["classes"] = list(self.classes)  # a resume checks its data against them
         if self.plateau is not None:
             checkpoint["plateau_scheduler"] = self.plateau.state_dict()
 
@@ -188,6 +189,8 @@ class ClassifierModule(L.LightningModule):
                 "optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
             }
+        if cfg.lr_decay_factor >= 1:  # a factor of 1 never lowers the rate: no schedule
+            return optimizer
         # ANIMAL-SPOT: max of val accuracy, patience in evaluations, absolute threshold 1e-3.
         self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,

@@ -1,6 +1,7 @@
 """Whether the front end suits the data: the band below Nyquist, the rate near the files' own.
 
-``check_band`` refuses a band the STFT cannot give (before any run folder is made);
+``check_band`` refuses a band the STFT cannot give and ``check_frontend`` a front end that
+cannot be built (both before any run folder is made);
 ``warn_about_data`` reads the headers of a bounded sample of the training files and logs one
 warning line per mismatch between the front end and their native sample rates.
 """
@@ -12,11 +13,14 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from .. import audio
-from ..config import AudioConfig, SpectrogramConfig
+from ..bundle import first_line
+from ..config import AudioConfig, ExperimentConfig, SpectrogramConfig, check_nyquist
 from ..data.manifest import Clip
 from ..errors import AnimalSpotError, BadConfig
-from ..frontend.spectrogram import linear_bin_range
+from ..frontend.spectrogram import Frontend, linear_bin_range
 
 log = logging.getLogger(__name__)
 MAX_FILES = 200  # headers read per run: enough to say "most files", cheap on any folder
@@ -30,12 +34,7 @@ def check_band(audio_config: AudioConfig, spectrogram: SpectrogramConfig) -> lis
     """
     rate, nyquist = audio_config.sample_rate_hz, audio_config.sample_rate_hz / 2
     fmax, n_fft = spectrogram.fmax_hz, spectrogram.n_fft
-    if fmax > nyquist:
-        raise BadConfig(
-            f"spectrogram.fmax_hz {fmax:g} lies above the Nyquist frequency {nyquist:g} Hz of "
-            f"audio.sample_rate_hz {rate}",
-            fix=f"lower --fmax to at most {nyquist:g} (better {0.45 * rate:g}) or raise --sr",
-        )
+    check_nyquist(audio_config, spectrogram)
     bins = len(linear_bin_range(n_fft, rate, spectrogram.fmin_hz, fmax))  # ≥ 1 below Nyquist
     warnings = []
     if fmax >= nyquist:
@@ -52,6 +51,52 @@ def check_band(audio_config: AudioConfig, spectrogram: SpectrogramConfig) -> lis
             f"--n_freq_bins {bins} or a larger --n_fft"
         )
     return warnings
+
+
+def check_frontend(config: ExperimentConfig) -> tuple[int, int] | None:
+    """Build the front end and run it on one silent window: ``(n_freq, n_frames)`` it gives.
+
+    ``None`` for BirdNET, which reads waveforms. A band without STFT bins or a window shorter
+    than one hop is a BadConfig here, before training makes any folder.
+    """
+    if config.model.backbone == "birdnet":
+        return None
+    spec = config.spectrogram
+    frontend = Frontend(config.audio, spec)
+    if frontend.n_frames < 1:
+        raise BadConfig(
+            f"spectrogram.sequence_len_ms {spec.sequence_len_ms:g} at "
+            f"{config.audio.sample_rate_hz} Hz is shorter than one hop of {spec.hop_length} "
+            "samples: a window would have no frames",
+            fix="raise --sequence_len or lower --hop_length",
+        )
+    try:
+        window = frontend(torch.zeros(frontend.window_samples()))
+    except (ValueError, IndexError, RuntimeError) as err:
+        raise BadConfig(
+            f"the front end cannot be built at {config.audio.sample_rate_hz} Hz "
+            f"({first_line(err)})",
+            fix="widen --fmin/--fmax or change --n_fft and --n_freq_bins",
+        ) from None
+    n_freq, n_frames = window.shape[-2:]
+    return int(n_freq), int(n_frames)
+
+
+def check_network(model: torch.nn.Module, input_shape: tuple[int, int]) -> None:
+    """Run the network once on a silent window: a window too small for it is a BadConfig."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 1, *input_shape))
+    except RuntimeError as err:
+        raise BadConfig(
+            f"the network cannot take windows of {input_shape[0]} × {input_shape[1]} "
+            f"(frequency × frames): {first_line(err)}",
+            fix="raise --sequence_len or --n_freq_bins, or lower --hop_length",
+        ) from None
+    finally:
+        model.train(was_training)
 
 
 def _sample(paths: Sequence[Path], limit: int) -> list[Path]:
