@@ -56,9 +56,7 @@ def trained_model(tmp_path_factory, one_thread) -> Path:
     return train(config, prepared.splits).model_path
 
 
-def test_every_call_is_found_near_its_boundaries_and_nothing_in_pure_noise(
-    trained_model, tmp_path
-):
+def test_every_call_is_found_near_its_boundaries_and_nothing_in_pure_noise(trained_model, tmp_path):
     assert CALLS[-1][0] + 1 < QUIET_FROM_S
     recording = synthesize_recording(tmp_path / "night.wav", DURATION_S, CALLS, seed=1)
     config = PredictConfig(
