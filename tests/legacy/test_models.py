@@ -328,3 +328,21 @@ def test_unexpected_pk_content_is_refused_with_a_clear_message(tmp_path, change,
     with pytest.raises(BadModel, match=message) as info:
         load_model(path, sequence_len_ms=1000, min_max_norm=False)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"encoderState": torch.zeros(3)},
+        {"classifierState": {"linear.weight": torch.zeros(2), "linear.bias": torch.zeros(2)}},
+        {"encoderOpts": {"resnet_size": "eighteen", "max_pool": 1}},
+        {"dataOpts": ["sr", 44100]},
+        {"classes": 7},
+    ],
+)
+def test_damaged_pk_content_of_the_right_keys_is_bad_model_naming_the_file(tmp_path, change):
+    path, *_ = resnet_pk(tmp_path, 18, 2, 1)
+    torch.save({**torch.load(path, weights_only=True), **change}, path)
+    with pytest.raises(BadModel) as info:
+        load_model(path, sequence_len_ms=1000, min_max_norm=False)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)

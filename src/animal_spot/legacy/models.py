@@ -67,6 +67,24 @@ def bundle_from_legacy(
     Raises:
         BadModel: a key is missing, an option or a weight is not what ANIMAL-SPOT writes.
     """
+    try:
+        return _bundle_from_legacy(content, path, sequence_len_ms, min_max_norm)
+    except (AttributeError, IndexError, KeyError, RuntimeError, TypeError, ValueError) as err:
+        # The right keys holding the wrong kinds of values: a damaged or foreign file.
+        detail = " ".join(str(err).split())[:200]
+        raise BadModel(
+            f"not a usable ANIMAL-SPOT .pk ({type(err).__name__}: {detail})",
+            path=path,
+            fix="use the .pk that ANIMAL-SPOT's training wrote, unchanged",
+        ) from None
+
+
+def _bundle_from_legacy(
+    content: Mapping[str, Any],
+    path: str | Path,
+    sequence_len_ms: float | None,
+    min_max_norm: bool | None,
+) -> ModelBundle:
     missing = [k for k in PK_KEYS if k not in content]
     if missing:
         raise BadModel(f"an ANIMAL-SPOT .pk without {', '.join(missing)}", path=path)
