@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from animal_spot.annotations.raven import read_table
 from animal_spot.cli import main
 from animal_spot.config import PredictConfig
+from animal_spot.errors import BadConfig
 from animal_spot.prediction.api import predict
 from animal_spot.prediction.scores import read_scores
 from tests.conftest import write_wav
@@ -176,3 +178,16 @@ def test_an_animal_spot_predict_config_file_drives_the_cli(make_model, tmp_path,
     (track,) = read_scores(out / "day" / "rec0.scores.csv")
     assert track.start_s[1] == pytest.approx(0.25, abs=128 / 8000)
     assert capsys.readouterr().out.startswith(f"wrote {out}")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_predict_from_python_on_a_cuda_device_this_machine_lacks_is_bad_config(
+    make_model, tmp_path
+):
+    recording = folder_of_recordings(tmp_path / "in", n=1)
+    config = PredictConfig(
+        model_path=(make_model(),), input_file=recording, output_dir=tmp_path / "out",
+        device="cuda:1",
+    )  # fmt: skip
+    with pytest.raises(BadConfig, match="CUDA device"):
+        predict(config, progress=False)

@@ -13,6 +13,8 @@ from typing import TypeVar
 
 import torch
 
+from ..errors import BadConfig
+
 T = TypeVar("T")
 # The environment settings the CPU figures in docs/cpu-performance-notes.md were measured with.
 MALLOC_ENV = {
@@ -51,7 +53,13 @@ def choose_device(name: str = "auto") -> torch.device:
     """``auto`` = the first CUDA device when there is one, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device.type == "cuda" and (device.index or 0) >= count:
+        raise BadConfig(
+            f"device {name}: this machine has {count} CUDA device(s)", fix="use auto or cpu"
+        )
+    return device
 
 
 def use_bf16(precision: str, device: torch.device) -> bool:
