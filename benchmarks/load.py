@@ -82,6 +82,11 @@ def write_long(path: Path, hours: float, sr: int, block_s: float = 600.0) -> Pat
     return path
 
 
+def windows_scored(out: Path) -> int:
+    """Rows of the scores CSVs under ``out`` (one per window; the header not counted)."""
+    return sum(sum(1 for _ in p.open(encoding="utf-8")) - 1 for p in out.rglob("*.scores.csv"))
+
+
 def _status_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field):
@@ -166,7 +171,8 @@ def main() -> None:
             f"one file of {args.long_h:g} h",
             long,
             args.long_h * 3600,
-            f"exit {long['rc']}",
+            f"exit {long['rc']}; {windows_scored(work / 'out_long')} of "
+            f"{round(args.long_h * 3600)} 1-s windows scored",
         )
     )
 
