@@ -26,6 +26,7 @@ from ..config import ExperimentConfig, save_toml, to_dict
 from ..data.manifest import Clip, class_names
 from ..data.prepare import load_splits
 from ..data.sampling import class_weights
+from ..data.usable import usable_splits
 from ..errors import BadConfig, BadData
 from ..models import build_model
 from .callbacks import MONITOR, EpochSeed, PhaseTimer, RunCheckpoints
@@ -190,6 +191,8 @@ def _train_in(
         splits = load_splits(config.data, run_dir)
     if cfg.task == "detector":
         splits = to_detector(splits)
+    if config.model.backbone != "birdnet":  # (its embeddings are read, and checked, up front)
+        splits = usable_splits(splits)
     for phase in ("train", "val"):
         if not splits.get(phase):
             raise BadData(f"the {phase} split is empty", fix="add clips or change --split")
