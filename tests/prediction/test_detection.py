@@ -8,12 +8,10 @@ import numpy as np
 import pytest
 
 from animal_spot.annotations.raven import read_table
-from animal_spot.config import ExperimentConfig, ModelConfig, PredictConfig, TrainConfig
-from animal_spot.data.prepare import prepare
+from animal_spot.config import PredictConfig
 from animal_spot.prediction.api import predict
-from animal_spot.synthetic import synthesize_clips, synthesize_recording
-from animal_spot.training.fit import train
-from tests.prediction.conftest import SMALL_AUDIO, SMALL_SPECTROGRAM
+from animal_spot.synthetic import synthesize_recording
+from tests.prediction.conftest import SMALL_SPECTROGRAM, train_tone_model
 
 HOP_S = 0.25
 WINDOW_S = SMALL_SPECTROGRAM.sequence_len_ms / 1000
@@ -31,29 +29,8 @@ CALLS = [
 
 @pytest.fixture(scope="module")
 def trained_model(tmp_path_factory, one_thread) -> Path:
-    """ResNet-18 trained on tone vs noise clips: ~110 optimisation steps on 32 × 31 inputs.
-
-    One thread: the same arithmetic, hence the same model, on every machine and load.
-    """
-    root = tmp_path_factory.mktemp("trained")
-    clips = synthesize_clips(root / "clips", classes=("tone", "noise"), clips_per_class=96)
-    prepared = prepare(root / "prepared", clips_dir=clips.folder, split=(0.8, 0.1, 0.1), seed=0)
-    config = ExperimentConfig(
-        audio=SMALL_AUDIO,
-        spectrogram=SMALL_SPECTROGRAM,
-        model=ModelConfig(backbone="resnet", resnet=18),
-        train=TrainConfig(
-            model_dir=root / "runs",
-            run_name="tone",
-            max_train_epochs=6,
-            epochs_per_eval=1,
-            batch_size=8,
-            lr=6e-5,
-            early_stopping_patience_epochs=6,
-            seed=0,
-        ),
-    )
-    return train(config, prepared.splits).model_path
+    """The tone detector, trained on one thread: the same model on every machine and load."""
+    return train_tone_model(tmp_path_factory.mktemp("trained"))
 
 
 def test_every_call_is_found_near_its_boundaries_and_nothing_in_pure_noise(trained_model, tmp_path):

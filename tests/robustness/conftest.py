@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from animal_spot.config import ExperimentConfig, ModelConfig, TrainConfig
+from animal_spot.data.manifest import write_manifest
 from animal_spot.data.prepare import prepare
 from animal_spot.synthetic import synthesize_clips
-from animal_spot.training.fit import train
-from tests.prediction.conftest import SMALL_AUDIO, SMALL_SPECTROGRAM, save_random_model
+from tests.prediction.conftest import save_random_model, train_tone_model
 
 
 @pytest.fixture(scope="module")
@@ -22,22 +21,16 @@ def random_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained_model(tmp_path_factory) -> Path:
     """ResNet-18 trained on tone vs noise clips: 6 epochs of 32 × 31 inputs (~15 s)."""
-    root = tmp_path_factory.mktemp("trained")
-    clips = synthesize_clips(root / "clips", classes=("tone", "noise"), clips_per_class=96)
-    prepared = prepare(root / "prepared", clips_dir=clips.folder, split=(0.8, 0.1, 0.1), seed=0)
-    config = ExperimentConfig(
-        audio=SMALL_AUDIO,
-        spectrogram=SMALL_SPECTROGRAM,
-        model=ModelConfig(backbone="resnet", resnet=18),
-        train=TrainConfig(
-            model_dir=root / "runs",
-            run_name="tone",
-            max_train_epochs=6,
-            epochs_per_eval=1,
-            batch_size=8,
-            lr=6e-5,
-            early_stopping_patience_epochs=6,
-            seed=0,
-        ),
-    )
-    return train(config, prepared.splits).model_path
+    return train_tone_model(tmp_path_factory.mktemp("trained"))
+
+
+def prepared_clips(root: Path, clips_per_class: int, n_tapes: int) -> Path:
+    """Tone and click clips, prepared into ``root/data``/train, val, test.csv."""
+    made = synthesize_clips(
+        root / "clips", classes=("tone", "click"), clips_per_class=clips_per_class,
+        n_tapes=n_tapes, seed=0,
+    )  # fmt: skip
+    splits = prepare(root / "prepared", clips_dir=made.folder, seed=0).splits
+    for name, clips in splits.items():
+        write_manifest(clips, root / "data" / f"{name}.csv")
+    return root / "data"

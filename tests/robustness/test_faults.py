@@ -18,9 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from animal_spot.data.manifest import write_manifest
-from animal_spot.data.prepare import prepare
-from animal_spot.synthetic import synthesize_clips
+from tests.robustness.conftest import prepared_clips
 
 FLAGS = [
     "--sr", "16000", "--n_fft", "256", "--hop_length", "128", "--n_freq_bins", "32",
@@ -33,14 +31,7 @@ FLAGS = [
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """120 convention-named clips of two call types, prepared into train/val/test.csv."""
-    root = tmp_path_factory.mktemp("faults")
-    made = synthesize_clips(
-        root / "clips", classes=("tone", "click"), clips_per_class=60, n_tapes=12, seed=0
-    )
-    splits = prepare(root / "prepared", clips_dir=made.folder, seed=0).splits
-    for name, clips in splits.items():
-        write_manifest(clips, root / "data" / f"{name}.csv")
-    return root / "data"
+    return prepared_clips(tmp_path_factory.mktemp("faults"), clips_per_class=60, n_tapes=12)
 
 
 def one_thread_env() -> dict[str, str]:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from animal_spot.data.manifest import read_manifest, write_manifest
-from animal_spot.data.prepare import prepare
-from animal_spot.synthetic import synthesize_clips
+from animal_spot.data.manifest import read_manifest
+from tests.robustness.conftest import prepared_clips
 
 FLAGS = [
     "--sr", "16000", "--n_fft", "256", "--hop_length", "128", "--n_freq_bins", "32",
@@ -22,13 +21,7 @@ FLAGS = [
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    made = synthesize_clips(
-        tmp_path / "clips", classes=("tone", "click"), clips_per_class=16, n_tapes=8, seed=0
-    )
-    splits = prepare(tmp_path / "prepared", clips_dir=made.folder, seed=0).splits
-    for name, clips in splits.items():
-        write_manifest(clips, tmp_path / "data" / f"{name}.csv")
-    return tmp_path / "data"
+    return prepared_clips(tmp_path, clips_per_class=16, n_tapes=8)
 
 
 def train(data_dir: Path, runs: Path) -> subprocess.CompletedProcess:
