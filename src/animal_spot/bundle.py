@@ -73,6 +73,14 @@ def first_line(err: BaseException) -> str:
     return lines[0][:200] if lines else type(err).__name__
 
 
+def load_weights_only(path: Path, *, map_location: Any, what: str, fix: str) -> Any:
+    """``torch.load(weights_only=True)``; any failure (damaged or unsafe file) is BadModel."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises many types for unsafe or broken files
+        raise BadModel(f"{what} ({first_line(err)})", path=path, fix=fix) from None
+
+
 def default_provenance() -> dict[str, Any]:
     """Who made a model, when, with what: strings only."""
     return {
@@ -160,14 +168,12 @@ def load_model(
     path = Path(path)
     if not path.is_file():
         raise BadModel("model file not found", path=path, fix="give the model.pt of a training run")
-    try:
-        content = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises many types for unsafe or broken files
-        raise BadModel(
-            f"cannot be loaded safely ({first_line(err)})",
-            path=path,
-            fix="only model.pt files from animal-spot or ANIMAL-SPOT .pk files are accepted",
-        ) from None
+    content = load_weights_only(
+        path,
+        map_location=map_location,
+        what="cannot be loaded safely",
+        fix="only model.pt files from animal-spot or ANIMAL-SPOT .pk files are accepted",
+    )
     if not isinstance(content, dict):
         raise BadModel("not a model file (no dict inside)", path=path)
     if "encoderState" in content or "encoderOpts" in content:  # an ANIMAL-SPOT .pk

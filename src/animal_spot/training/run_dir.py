@@ -18,9 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from ..bundle import first_line
+from ..bundle import load_weights_only
 from ..config import SECTIONS, ExperimentConfig, load_toml
 from ..errors import BadConfig, BadModel
 
@@ -190,14 +188,12 @@ def config_differences(stored: ExperimentConfig, new: ExperimentConfig) -> list[
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
     """A training checkpoint loaded with ``weights_only=True``; anything else is BadModel."""
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for damaged or unsafe files
-        raise BadModel(
-            f"cannot be read ({first_line(err)})",
-            path=path,
-            fix="remove it to train this run again from the start, or give a new --run_name",
-        ) from None
+    content = load_weights_only(
+        path,
+        map_location="cpu",
+        what="cannot be read",
+        fix="remove it to train this run again from the start, or give a new --run_name",
+    )
     if not isinstance(content, dict) or "state_dict" not in content:
         raise BadModel(
             "not a training checkpoint (no state_dict)",
