@@ -8,8 +8,10 @@ import sys
 import torch
 
 from animal_spot.bundle import load_model
+from animal_spot.cli import main
 from animal_spot.legacy.logs import read_legacy_log
 from tests.conftest import write_wav
+from tests.prediction.conftest import save_random_model
 
 from .test_config_file import EVALUATION_TEMPLATE
 from .test_models import resnet_pk
@@ -96,3 +98,27 @@ def test_export_from_legacy_writes_a_model_pt_that_needs_no_flags(tmp_path):
     assert content["classes"] == bundle.classes == ["K0", "K1", "K2"]
     assert bundle.config.spectrogram.sequence_len_ms == 500
     assert bundle.config.spectrogram.min_max_norm
+
+
+LOG_END = "_predict_output.log"
+
+
+def test_legacy_logs_of_recordings_whose_names_clash_do_not_overwrite_each_other(tmp_path):
+    model = save_random_model(tmp_path / "model.pt")
+    inputs = tmp_path / "in"
+    for name in ("rec.wav", "rec.flac", "a.x.wav", "a.y.wav"):
+        write_wav(inputs / name, 3.0, sample_rate_hz=8000, seed=len(name))
+    out = tmp_path / "out"
+    code = main([
+        "predict", "--model_path", str(model), "--input_file", str(inputs),
+        "--output_dir", str(out), "--legacy_log",
+    ])  # fmt: skip
+    assert code == 0
+    logs = sorted(p.name for p in out.glob(f"*{LOG_END}"))
+    assert logs == [
+        "a.x_predict_output.log", "a.y_predict_output.log",
+        "rec.flac_predict_output.log", "rec.wav_predict_output.log",
+    ]  # fmt: skip
+    speaks_of = {name: read_legacy_log(out / name).file or "" for name in logs}
+    assert sorted(speaks_of.values()) == ["a.x.wav", "a.y.wav", "rec.flac", "rec.wav"]
+    assert all(file.startswith(log.removesuffix(LOG_END)) for log, file in speaks_of.items())

@@ -120,8 +120,12 @@ def write_legacy_log(
     classes: Mapping[str, int] | None = None,
     min_max_norm: bool = False,
     clock: Callable[[], str] | None = None,
+    name: str | None = None,
 ) -> Path:
     """Write ``<out_dir>/<name>_predict_output.log`` for one recording, as predict.py did.
+
+    ``name`` (default: ANIMAL-SPOT's, the file name up to its first ``.``) is given when that
+    name would be another recording's too.
 
     Args:
         track: the recording's window scores (``track.file`` is the audio path).
@@ -164,7 +168,7 @@ def write_legacy_log(
         ),
     ]
     clock = clock or (lambda: time.strftime("%H:%M:%S"))
-    path = Path(out_dir) / log_name(track.file)
+    path = Path(out_dir) / (log_name(track.file) if name is None else name + LOG_SUFFIX)
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.writelines(f"{clock()}|I|{message}\n" for message in messages)
     return path

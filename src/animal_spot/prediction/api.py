@@ -45,6 +45,7 @@ from . import events as event_rules
 from .outputs import (
     COMBINED_TABLE,
     ERRORS_CSV,
+    KINDS,
     Done,
     clear_stale_temp_files,
     is_done,
@@ -150,16 +151,24 @@ def _write_legacy_log(
     scores: FileScores,
     bundle: ModelBundle,
     config: PredictConfig,
-    output_dir: Path,
+    selections: Path,
     duration_s: float,
 ) -> None:
+    """The log beside the recording's other outputs, ``<output base>_predict_output.log``.
+
+    That is ANIMAL-SPOT's name unless the base holds a ``.`` (ANIMAL-SPOT cut names at the
+    first one, so ``a.x.wav`` and ``a.y.wav`` overwrote each other's logs) or was lengthened
+    because stems clash (``rec.wav``, ``rec.flac``).
+    """
     from ..legacy.logs import legacy_log_options, write_legacy_log
 
     sample_rate_hz = bundle.config.audio.sample_rate_hz
     window_s = config.window_s or bundle.config.spectrogram.sequence_len_ms / 1000
+    base = selections.name.removesuffix(KINDS["selections"])
     write_legacy_log(
         scores.track,
-        output_dir,
+        selections.parent,
+        name=base,
         model_path=config.model_path[0],
         sequence_len_s=window_s,
         hop_s=config.hop_s,
@@ -362,7 +371,7 @@ def _write_outputs(
         write_embeddings(scores.embeddings, scores.track, outputs)
     write_table(_events(scores, scorer, cfg), outputs["selections"])
     if cfg.legacy_log:
-        _write_legacy_log(scores, primary_bundle(scorer), cfg, Path(cfg.output_dir), duration_s)
+        _write_legacy_log(scores, primary_bundle(scorer), cfg, outputs["selections"], duration_s)
 
 
 def _report(
