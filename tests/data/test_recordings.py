@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -178,3 +179,16 @@ def test_raven_clips_of_the_real_recordings_count_53_calls_and_k_times_53_noise(
                 clip.end_s <= e.start_s - 1.0 + 1e-6 or clip.start_s >= e.end_s + 1.0 - 1e-6
                 for e in selections[clip.group]
             )
+
+
+def test_entries_the_folder_walk_leaves_out_are_reported_by_both_readers(tmp_path):
+    events = [Event(2.0, 3.0, "call")]
+    recording_with_table(tmp_path, "rec", 10.0, events)
+    write_wav(tmp_path / "bg" / "quiet.wav", 10.0, sample_rate_hz=RATE_HZ)
+    for folder in (tmp_path / "audio", tmp_path / "bg"):
+        (folder / "gone.wav").symlink_to(folder / "nowhere.wav")
+        os.mkfifo(folder / "pipe.wav")
+    _, problems = read_raven(tmp_path / "raven", tmp_path / "audio", window_s=1.0)
+    assert {p.path.name for p in problems} >= {"gone.wav", "pipe.wav"}
+    _, problems = read_background(tmp_path / "bg", window_s=2.0, clips_per_recording=2)
+    assert {p.path.name for p in problems} == {"gone.wav", "pipe.wav"}

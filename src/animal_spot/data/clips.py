@@ -231,16 +231,6 @@ def _walk(
     return found
 
 
-def _audio_files(
-    root: Path, suffixes: frozenset[str], *, skip_backup: bool, fix: str = _NAME_FIX
-) -> list[Path]:
-    """The audio files of ``_walk``; the entries skipped are logged (for readers of recordings)."""
-    files, problems = _walk(root, suffixes, skip_backup=skip_backup, fix=fix)
-    for problem in problems:
-        logger.warning("skipped %s", problem)
-    return files
-
-
 def _convention_name(path: Path) -> ClipName | None:
     try:
         return parse_clip_name(path)

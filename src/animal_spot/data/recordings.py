@@ -20,7 +20,7 @@ from .. import audio
 from ..annotations import raven
 from ..annotations.event import Event
 from ..errors import AnimalSpotError, BadConfig, BadData
-from .clips import AUDIO_SUFFIXES, Problem, ReadResult, _audio_files, _finish, _reason
+from .clips import AUDIO_SUFFIXES, Problem, ReadResult, _finish, _reason, _walk
 from .manifest import Clip
 
 logger = logging.getLogger(__name__)
@@ -131,9 +131,9 @@ def read_raven(
             f"crops_per_selection {crops_per_selection}", fix="give 1 (centred) or more"
         )
     raven_dir, audio_dir = Path(raven_dir), Path(audio_dir)
-    recordings = _audio_files(audio_dir, AUDIO_SUFFIXES, skip_backup=False)
+    recordings, walked = _walk(audio_dir, AUDIO_SUFFIXES, skip_backup=False)
     paired = raven.read_paired(recordings, raven.table_files(raven_dir), annotation_column)
-    problems = [Problem(path, f"{reason}; not used") for path, reason in paired.unpaired]
+    problems = [*walked, *(Problem(p, f"{why}; not used") for p, why in paired.unpaired)]
     clips: list[Clip] = []
     for recording, table in paired.tables.items():
         events, report = paired.events[recording], paired.reports[table]
@@ -234,7 +234,7 @@ def read_background(
     reported once and skipped.
     """
     root = Path(background_dir)
-    recordings = _audio_files(
+    recordings, walked = _walk(
         root, AUDIO_SUFFIXES, skip_backup=False, fix="give the folder of call-free recordings"
     )
     if clips_per_recording is None:
@@ -245,7 +245,7 @@ def read_background(
             fix="window_s must be > 0 and background_clips ≥ 0",
         )
     clips: list[Clip] = []
-    problems: list[Problem] = []
+    problems: list[Problem] = list(walked)
     for recording in recordings:
         try:
             duration_s = audio.info(recording).duration_s
