@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 import soundfile as sf
 import torch
 
+# Training writes no report.html in the tests (about 3 s a run) but in tests/reporting.
+os.environ.setdefault("ANIMAL_SPOT_REPORT", "0")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

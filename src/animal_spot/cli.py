@@ -160,13 +160,14 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     add_config_flags(p)
     add_recipe_flag(p)
     add_section_flags(p, TRAIN_SECTIONS)
+    p.add_argument("--no_report", action="store_true", help="skip writing report.html at the end")
     p.set_defaults(run=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
     from .training.fit import train
 
-    result = train(config_from_args(args))
+    result = train(config_from_args(args), report=False if args.no_report else None)
     if result.rank != 0:  # one report from a multi-process run
         return 0
     test = result.metrics.get("test", {})
@@ -178,6 +179,21 @@ def run_train(args: argparse.Namespace) -> int:
             f"{result.metrics.get('epochs_run')} epochs run)"
         )
     print(f"wrote {result.model_path}")
+    return 0
+
+
+def add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="a training run → one self-contained report.html")
+    p.add_argument("run_dir", type=Path, help="the run directory written by train")
+    p.set_defaults(run=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from .reporting import write_run_report
+
+    path = write_run_report(args.run_dir)
+    print(f"wrote {path}")
+    print(f"open it in a browser: {path.resolve().as_uri()}")
     return 0
 
 
@@ -405,6 +421,7 @@ VERBS = (
     add_prepare,
     add_audit,
     add_train,
+    add_report,
     add_demo,
     add_evaluate,
     add_export,

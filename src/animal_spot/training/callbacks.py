@@ -1,8 +1,10 @@
-"""Callbacks that make a run resumable to the same end: per-epoch seeds and atomic checkpoints."""
+"""Training callbacks: per-epoch seeds, atomic checkpoints, timing, and plain progress lines."""
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, Checkpoint
+from lightning.pytorch.trainer.states import TrainerFn
 
 from ..atomic import atomic_path
 from .run_dir import read_checkpoint
@@ -186,3 +189,82 @@ class RunCheckpoints(Checkpoint):
         content = read_checkpoint(self.best_path)
         pl_module.load_state_dict(content["state_dict"])
         return int(content["epoch"])
+
+
+# Lightning's own loggers: each has a handler of its own and also propagates to the root logger.
+LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")
+ADVERT_WORDS = ("litlogger", "💡 Tip")
+
+
+class _NoAdverts(logging.Filter):
+    """Drops Lightning's promotional tips; every other record passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(word in message for word in ADVERT_WORDS)
+
+
+def quiet_lightning_logs() -> None:
+    """Lightning's records once, through the root logger at its level, without adverts."""
+    for name in LIGHTNING_LOGGERS:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)  # the user's --log_level decides
+        logger.propagate = True
+    # A filter sees only records of its own logger, so it goes where the tips are logged.
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoAdverts) for f in logger.filters):
+            logger.addFilter(_NoAdverts())
+
+
+def _value(metrics: dict[str, Any], key: str) -> str:
+    value = metrics.get(key)
+    return "n/a" if value is None else f"{float(value):.3f}"
+
+
+class EpochLines(Callback):
+    """Prints a settings paragraph at the start and one line per evaluated epoch (rank 0).
+
+    Lightning runs validation inside the training epoch and logs the training loss only after
+    every callback's epoch-end hook, so an epoch's line is printed when the next epoch starts
+    (or the fit ends), with the learning rate it was trained at.
+    """
+
+    def __init__(self, settings: str) -> None:
+        self.settings = settings
+        self.pending: tuple[int, float | None] | None = None  # (epoch, its lr)
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            print(f"{self.settings}; device {pl_module.device}", file=sys.stderr, flush=True)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
+            return
+        groups = trainer.optimizers[0].param_groups if trainer.optimizers else []
+        self.pending = (trainer.current_epoch, float(groups[0]["lr"]) if groups else None)
+
+    def _flush(self, trainer: L.Trainer) -> None:
+        if self.pending is None:
+            return
+        epoch, lr = self.pending
+        self.pending = None
+        if not trainer.is_global_zero:
+            return
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        lr_text = "n/a" if lr is None else f"{lr:.1e}"
+        print(
+            f"epoch {epoch + 1}/{trainer.max_epochs}: train loss {_value(metrics, 'train/loss')}, "
+            f"val loss {_value(metrics, 'val/loss')}, "
+            f"val accuracy {_value(metrics, MONITOR)}, lr {lr_text}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._flush(trainer)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._flush(trainer)

@@ -29,7 +29,14 @@ from ..data.sampling import class_weights
 from ..data.usable import usable_splits
 from ..errors import BadConfig, BadData
 from ..models import build_model
-from .callbacks import MONITOR, EpochSeed, PhaseTimer, RunCheckpoints
+from .callbacks import (
+    MONITOR,
+    EpochLines,
+    EpochSeed,
+    PhaseTimer,
+    RunCheckpoints,
+    quiet_lightning_logs,
+)
 from .data import ClipDataModule
 from .module import ClassifierModule
 from .run_dir import RUN_NAME_VARIABLE, check_resume, claimed_run_dir, run_dir_path
@@ -47,6 +54,9 @@ BACKBONE_DEFAULTS: dict[str, dict[str, float]] = {
 NOISE = "noise"
 TARGET = "target"
 EPOCH_SYNC_WARNING = ".*when logging on epoch level in distributed setting"
+# Lightning's own use of a torch API it deprecated: printed once per call site, several times.
+REPORT_VARIABLE = "ANIMAL_SPOT_REPORT"  # "0": no report.html unless asked for
+PYTREE_WARNING = ".*isinstance\\(treespec, LeafSpec\\)"
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,7 @@ class TrainResult:
     model_path: Path
     metrics: dict[str, Any]
     rank: int = 0  # in a multi-process run, only rank 0 wrote the files
+    test_clips: tuple[Clip, ...] = ()  # the test split as trained on (relabelled, usable)
 
 
 def resolved_hyperparameters(config: ExperimentConfig) -> dict[str, float]:
@@ -115,7 +126,34 @@ def _write_json(path: Path, values: dict[str, Any]) -> None:
         json.dump(values, handle, indent=2, sort_keys=True)
 
 
-def _trainer(config: ExperimentConfig, run_dir: Path, checkpoints: RunCheckpoints) -> L.Trainer:
+def settings_summary(
+    config: ExperimentConfig,
+    splits: Mapping[str, Sequence[Clip]],
+    classes: Sequence[str],
+    hyper: Mapping[str, float],
+) -> str:
+    """One paragraph: task, classes with clips per split, front end, model, schedule."""
+    counts = []
+    for name in classes:
+        per_split = ", ".join(
+            f"{phase} {sum(c.label == name for c in clips)}" for phase, clips in splits.items()
+        )
+        counts.append(f"{name} ({per_split})")
+    audio, spec, model, cfg = config.audio, config.spectrogram, config.model, config.train
+    variant = {"resnet": str(model.resnet), "convnext": f"-{model.convnext}"}
+    return (
+        f"training a {cfg.task} of {len(classes)} classes: {'; '.join(counts)}; front end "
+        f"{audio.sample_rate_hz} Hz, n_fft {spec.n_fft}, hop {spec.hop_length}, "
+        f"{spec.n_freq_bins} {spec.freq_compression} bins {spec.fmin_hz:g}–{spec.fmax_hz:g} Hz, "
+        f"{spec.sequence_len_ms:g} ms windows; model {model.backbone}"
+        f"{variant.get(model.backbone, '')}; up to {cfg.max_train_epochs} epochs, batch size "
+        f"{cfg.batch_size}, lr {hyper['lr']:.1e} ({hyper['base_lr']:.1e} per clip)"
+    )
+
+
+def _trainer(
+    config: ExperimentConfig, run_dir: Path, checkpoints: RunCheckpoints, settings: str
+) -> L.Trainer:
     """The Lightning Trainer: schedule of evaluations, early stopping, logging, devices."""
     cfg = config.train
     eval_every = min(cfg.epochs_per_eval, cfg.max_train_epochs)
@@ -148,6 +186,7 @@ def _trainer(config: ExperimentConfig, run_dir: Path, checkpoints: RunCheckpoint
                 LearningRateMonitor("step"),
                 EpochSeed(cfg.seed),
                 PhaseTimer(),
+                EpochLines(settings),
             ],
             num_sanity_val_steps=0,
             log_every_n_steps=1,
@@ -160,22 +199,43 @@ def _trainer(config: ExperimentConfig, run_dir: Path, checkpoints: RunCheckpoint
 
 
 def train(
-    config: ExperimentConfig, splits: Mapping[str, Sequence[Clip]] | None = None
+    config: ExperimentConfig,
+    splits: Mapping[str, Sequence[Clip]] | None = None,
+    *,
+    report: bool | None = None,
 ) -> TrainResult:
     """Train the configured model and write its run directory; returns paths and test metrics.
 
     The run directory holds ``model.pt`` (the best epoch by validation accuracy), ``config.toml``,
     ``metrics.json``, TensorBoard summaries and ``last.ckpt`` (for ``--resume``). The test
     figures are those of the best epoch's weights: ``metrics["test_epoch"]`` names it, while
-    ``epochs_run`` counts the epochs trained.
+    ``epochs_run`` counts the epochs trained. With ``report``, rank 0 also writes
+    ``report.html``; a report that fails is a warning, never a failed training. ``report``
+    None: yes, unless the environment sets ``ANIMAL_SPOT_REPORT=0`` (batch jobs, test suites).
     """
+    quiet_lightning_logs()
     # Everything a config can get wrong about the front end: before any folder exists.
     check_band(config.audio, config.spectrogram)
     input_shape = check_frontend(config)
     run_dir = run_dir_path(config)
     writer = rank_zero_only.rank == 0  # the other ranks of a distributed run write nothing
     with claimed_run_dir(run_dir, is_writer=writer):
-        return _train_in(run_dir, config, splits, input_shape, writer)
+        result = _train_in(run_dir, config, splits, input_shape, writer)
+        if report is None:
+            report = os.environ.get(REPORT_VARIABLE, "1") != "0"
+        if writer and report:
+            _write_report(run_dir, result)
+        return result
+
+
+def _write_report(run_dir: Path, result: TrainResult) -> None:
+    """``report.html`` of a finished run; any failure is logged, the run stays finished."""
+    from ..reporting import write_run_report
+
+    try:
+        write_run_report(run_dir, test_clips=result.test_clips)
+    except Exception as err:  # a report must never fail a finished training
+        log.warning("%s: no report written (%s)", run_dir, first_line(err))
 
 
 def _train_in(
@@ -223,7 +283,8 @@ def _train_in(
         loss_weight=_loss_weight(config, datamodule.datasets["train"].labels, len(classes)),
     )
     checkpoints = RunCheckpoints(run_dir)
-    trainer = _trainer(config, run_dir, checkpoints)
+    settings = settings_summary(config, splits, classes, hyper)
+    trainer = _trainer(config, run_dir, checkpoints, settings)
     if writer:  # after every error a config can raise, once per run
         save_toml(config, run_dir / "config.toml")
         warn_about_frontend(config.audio, config.spectrogram, splits["train"])
@@ -236,6 +297,7 @@ def _train_in(
         with warnings.catch_warnings():
             # Our epoch figures come from torchmetrics, which gathers every rank's counts itself.
             warnings.filterwarnings("ignore", message=EPOCH_SYNC_WARNING)
+            warnings.filterwarnings("ignore", message=PYTREE_WARNING)
             trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     finally:
         if shares_name:
@@ -270,6 +332,7 @@ def _finish(
         module.tested_epoch = metrics["test_epoch"]
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=EPOCH_SYNC_WARNING)
+            warnings.filterwarnings("ignore", message=PYTREE_WARNING)
             trainer.test(module, datamodule=trainer.datamodule, verbose=False)  # type: ignore[attr-defined]
         metrics["test"] = module.results.get("test", {})
     metrics["last_val"] = module.results.get("val", {})
@@ -288,4 +351,5 @@ def _finish(
         bundle.save(model_path)
         _write_json(run_dir / "metrics.json", metrics)
     trainer.strategy.barrier("model written")
-    return TrainResult(run_dir, model_path, metrics, rank_zero_only.rank)
+    test_clips = tuple(splits.get("test", ()))
+    return TrainResult(run_dir, model_path, metrics, rank_zero_only.rank, test_clips)
