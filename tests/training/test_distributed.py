@@ -80,13 +80,16 @@ def check_run(run_dir: Path, stdout: str, prepared_dir: Path) -> None:
 def test_devices_2_trains_in_two_cpu_processes_into_one_run(tmp_path, prepared_dir):
     runs = tmp_path / "runs"
     done = run(
-        ["animal-spot", "train", "--data_dir", str(prepared_dir), "--model_dir", str(runs), *SMALL],
+        [
+            "animal-spot", "--log_level", "INFO", "train", "--data_dir", str(prepared_dir),
+            "--model_dir", str(runs), *SMALL,
+        ],
         tmp_path,
-    )
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     run_dirs = list(runs.iterdir())
     assert len(run_dirs) == 1  # both ranks agreed on the time-stamped name
-    assert "GLOBAL_RANK: 1" in done.stderr  # really two processes
+    assert "GLOBAL_RANK: 1" in done.stderr  # really two processes (Lightning's INFO line)
     check_run(run_dirs[0], done.stdout, prepared_dir)
 
 
