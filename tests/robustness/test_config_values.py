@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -200,11 +201,19 @@ def call_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int,
     return code, capsys.readouterr().err.strip().splitlines()
 
 
-def sweep(base: list[str], flag: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Every swept value is accepted (exit 0) or refused in one line (exit 2), nothing else."""
+def sweep(
+    base: list[str], flag: str, capsys: pytest.CaptureFixture[str], made: Path | None = None
+) -> None:
+    """Every swept value is accepted (exit 0) or refused in one line (exit 2), nothing else.
+
+    ``made`` (with ``{n}``): what an accepted value writes, removed after it is checked (a
+    training run is 200 MB of checkpoints; 50 flags × 5 values would fill a small disk).
+    """
     for number, value in enumerate(SWEPT_VALUES):
         argv = [arg.replace("{n}", str(number)) for arg in base]
         code, err = call_main([*argv, f"{flag}={value}"], capsys)
+        if made is not None:
+            shutil.rmtree(str(made).replace("{n}", str(number)), ignore_errors=True)
         assert code in (0, 2), (flag, value, err)
         assert "Traceback" not in "\n".join(err), (flag, value, err)
         if code == 2:  # logged warnings may come first; the error is one line, the last
@@ -226,7 +235,7 @@ def test_every_numeric_train_flag_takes_any_number_without_a_traceback(
     flag, tmp_path, data_dir, capsys
 ):
     base = ["train", "--data_dir", str(data_dir), "--model_dir", str(tmp_path), *SMALL]
-    sweep([*base, "--run_name", "r{n}"], flag, capsys)
+    sweep([*base, "--run_name", "r{n}"], flag, capsys, made=tmp_path / "r{n}")
 
 
 @pytest.mark.parametrize("flag", numeric_flags("predict"))
