@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)  # the tests find the venv's tools (compose, hadolint)
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test test-all lint format bench clean

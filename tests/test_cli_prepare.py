@@ -378,3 +378,22 @@ def test_prepare_leaves_out_a_csv_row_whose_label_holds_a_tab_and_names_its_line
 
     splits = load_splits(DataConfig(data_dir=out))
     assert sorted({c.label for clips in splits.values() for c in clips}) == ["=robin", "wren"]
+
+
+def test_help_says_each_default_once_for_every_verb():
+    import re
+
+    from animal_spot.cli import build_parser
+
+    verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for verb, sub in verbs.items():
+        text = " ".join(sub.format_help().split())
+        assert not re.search(r"\(default:[^)]*\) \(default:", text), verb
+        sections = "AUDIO|SPECTROGRAM|AUGMENT|DATA|MODEL|TRAIN|PREDICT"
+        assert not re.search(rf"--\w+ ({sections})\.", text), verb  # readable placeholders
+    prepare = " ".join(verbs["prepare"].format_help().split())
+    for shown in ("(default: 0.7,0.15,0.15)", "--seed SEED seed of the split (default: 0)",
+                  "(default: 0.0)", "(default: path)"):  # fmt: skip
+        assert shown in prepare
+    evaluate = " ".join(verbs["evaluate"].format_help().split())
+    assert "(default: 101)" in evaluate  # --n_thresholds

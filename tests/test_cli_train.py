@@ -229,3 +229,13 @@ def test_prepare_suggests_a_config_that_train_runs_and_a_misfit_one_warns(tmp_pa
     warnings = [line for line in misfit.stderr.splitlines() if line.startswith("WARNING")]
     assert len(warnings) == 2, misfit.stderr
     assert "above the Nyquist frequency of" in warnings[0] and "--sr 8000" in warnings[1]
+
+
+def test_a_failed_train_leaves_no_empty_run_or_model_folder(tmp_path, prepared_dir):
+    model_dir = tmp_path / "new" / "runs"
+    code = main(
+        ["train", "--data_dir", str(prepared_dir), "--model_dir", str(model_dir),
+         "--run_name", "r", "--num_classes", "5", *SMALL]
+    )  # fmt: skip
+    assert code == 2
+    assert list(tmp_path.iterdir()) == []  # neither runs/r nor the folders made for it

@@ -8,6 +8,7 @@ The public API, one function per command::
     animal_spot.predict(config)            # config.predict names models and recordings
     animal_spot.evaluate("predictions/", "reference_tables/")
     animal_spot.mine("runs/x/model.pt", "quiet_nights/", "data/")  # false positives → train
+    animal_spot.tune(config, animal_spot.TuneConfig(output_dir="tuning/", n_trials=50))
     bundle = animal_spot.load_model("runs/x/model.pt")
 
 Names are imported on first use, so ``import animal_spot`` (and ``animal-spot --help``) stays
@@ -28,6 +29,8 @@ _EXPORTS = {
     "train": "animal_spot.training.fit",
     "predict": "animal_spot.prediction.api",
     "mine": "animal_spot.data.mining",
+    "tune": "animal_spot.tuning",
+    "TuneConfig": "animal_spot.tuning",
     "evaluate": "animal_spot.evaluation",
     "export": "animal_spot.export",
     "load_model": "animal_spot.bundle",

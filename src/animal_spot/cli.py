@@ -12,12 +12,37 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .cli_compat import add_predict_flags, add_train_flags, predict_flags, train_flags, write_jit
 from .cli_options import add_config_flags, add_recipe_flag, add_section_flags, config_from_args
+from .cli_tune import add_tune
 from .config import MAX_SEED, check_split
+from .console import say, set_quiet
 from .errors import AnimalSpotError, BadConfig
 
 Verb = Callable[[argparse.Namespace], int]
+QUIET_HELP = "no progress and no status lines: warnings, errors and results only"
 TRAIN_SECTIONS = ("audio", "spectrogram", "augment", "data", "model", "train")
+
+
+class DefaultsFormatter(argparse.HelpFormatter):
+    """``--help`` that shows each flag's default once and names placeholders by their field."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "(default" in text
+            or not action.option_strings
+            or default is None
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+        ):
+            return text
+        shown = ",".join(map(str, default)) if isinstance(default, tuple | list) else str(default)
+        return f"{text} (default: {shown.replace('%', '%%')})".strip()
+
+    def _get_default_metavar_for_optional(self, action: argparse.Action) -> str:
+        return action.dest.rpartition(".")[2].upper()  # predict.window_s → WINDOW_S
 
 
 class Parser(argparse.ArgumentParser):
@@ -77,13 +102,18 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     source = p.add_argument_group("source (exactly one)")
     source.add_argument("--clips_dir", type=Path, help="convention-named clips or class folders")
     source.add_argument("--csv", type=Path, help="CSV listing clips (paths relative to it)")
-    source.add_argument("--path_column", default="path")
-    source.add_argument("--label_column", default="label")
+    source.add_argument("--path_column", default="path", help="--csv: column of the clip paths")
+    source.add_argument("--label_column", default="label", help="--csv: column of the labels")
     source.add_argument("--group_column", help="recording/tape column (default: file name)")
     source.add_argument("--raven_dir", type=Path, help="Raven selection tables")
     source.add_argument("--audio_dir", type=Path, help="recordings the Raven tables annotate")
     source.add_argument("--annotation_column", help="Raven column holding the label")
-    source.add_argument("--noise_per_selection", type=number(float, 0, 1000), default=0.0)
+    source.add_argument(
+        "--noise_per_selection",
+        type=number(float, 0, 1000),
+        default=0.0,
+        help="--raven_dir: noise clips cut between the selections, per selection",
+    )
     source.add_argument("--margin_s", type=SECONDS, default=1.0, help="noise clips keep this away")
     source.add_argument(
         "--window_s", type=POSITIVE_SECONDS, default=1.0, help="shortest clip from a table"
@@ -100,8 +130,14 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
         type=number(int, 0, 1_000_000),
         help="per recording (default: selections ÷ recordings)",
     )
-    p.add_argument("--split", type=_fractions, default=(0.7, 0.15, 0.15))
-    p.add_argument("--seed", type=number(int, 0, MAX_SEED), default=0)
+    p.add_argument(
+        "--split",
+        type=_fractions,
+        default=(0.7, 0.15, 0.15),
+        metavar="TRAIN,VAL,TEST",
+        help="fractions of the groups (recordings/tapes) per split",
+    )
+    p.add_argument("--seed", type=number(int, 0, MAX_SEED), default=0, help="seed of the split")
     p.add_argument("--no_merge", action="store_true", help="keep groups that share audio apart")
     p.add_argument("--drop_silent", action="store_true", help="leave out clips with peak < 1e-3")
     p.add_argument("--workers", type=WORKERS, default=1, help="processes reading audio")
@@ -161,15 +197,19 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     add_recipe_flag(p)
     add_section_flags(p, TRAIN_SECTIONS)
     p.add_argument("--no_report", action="store_true", help="skip writing report.html at the end")
+    add_train_flags(p)
     p.set_defaults(run=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
     from .training.fit import train
 
-    result = train(config_from_args(args), report=False if args.no_report else None)
+    with train_flags(args):
+        result = train(config_from_args(args), report=False if args.no_report else None)
     if result.rank != 0:  # one report from a multi-process run
         return 0
+    if args.jit_save:
+        print(f"wrote {write_jit(result.model_path)}")
     test = result.metrics.get("test", {})
     if test:
         print(
@@ -179,19 +219,34 @@ def run_train(args: argparse.Namespace) -> int:
             f"{result.metrics.get('epochs_run')} epochs run)"
         )
     print(f"wrote {result.model_path}")
+    say_next(
+        result.run_dir / "report.html",
+        f"animal-spot predict --model_path {result.model_path} --input_file RECORDINGS/ "
+        "--output_dir PREDICTIONS/",
+    )
     return 0
 
 
+def say_next(report: Path | None, *commands: str) -> None:
+    """Where the report is and what to run next (stderr; nothing under --quiet)."""
+    if report is not None and report.is_file():
+        say(f"report: {report.resolve().as_uri()}")
+    for command in commands:
+        say(f"next: {command}")
+
+
 def add_report(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="a training run → one self-contained report.html")
-    p.add_argument("run_dir", type=Path, help="the run directory written by train")
+    p = sub.add_parser("report", help="a run, predict or evaluate folder → one report.html")
+    p.add_argument(
+        "run_dir", type=Path, metavar="FOLDER", help="written by train, predict or evaluate"
+    )
     p.set_defaults(run=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from .reporting import write_run_report
+    from .reporting import write_report
 
-    path = write_run_report(args.run_dir)
+    path = write_report(args.run_dir)
     print(f"wrote {path}")
     print(f"open it in a browser: {path.resolve().as_uri()}")
     return 0
@@ -200,15 +255,35 @@ def run_report(args: argparse.Namespace) -> int:
 def add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the whole chain on a built-in synthetic example")
     p.add_argument("--out", type=Path, default=Path("demo_output"))
-    p.add_argument("--quick", action="store_true", help="fewer clips and epochs")
+    p.add_argument("--quick", action="store_true", help="a shorter recording and fewer epochs")
+    p.add_argument(
+        "--data",
+        type=Path,
+        help="your own clips folder (as prepare --clips_dir takes) instead of synthetic calls",
+    )
+    p.add_argument("--recordings", type=Path, help="with --data: recordings to predict over")
+    p.add_argument(
+        "--references", type=Path, help="with --recordings: their Raven tables, to evaluate"
+    )
     p.set_defaults(run=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo as demo
 
-    for line in demo(args.out, quick=args.quick):
-        print(line)
+    if args.data is None and (args.recordings or args.references):
+        raise BadConfig("--recordings and --references go with --data (your own clips)")
+    if args.references is not None and args.recordings is None:
+        raise BadConfig("--references needs --recordings, the recordings they annotate")
+    lines = demo(
+        args.out,
+        quick=args.quick,
+        data=args.data,
+        recordings=args.recordings,
+        references=args.references,
+    )
+    for line in lines:
+        print(line, flush=True)
     return 0
 
 
@@ -246,6 +321,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min_duration_s", type=SECONDS, help="as predict (default: the model's, or 0)")
     p.add_argument("--max_gap_s", type=SECONDS, help="as predict (default: the model's, or 0)")
     p.add_argument("--event_span", choices=("centre", "window"), help="as predict")
+    p.add_argument("--no_report", action="store_true", help="skip writing report.html")
     legacy = p.add_argument_group("ANIMAL-SPOT evaluation: prediction logs → annotation tables")
     legacy.add_argument("--legacy", action="store_true", help="read *_predict_output.log files")
     legacy.add_argument("--prediction_dir", type=Path, help="folder of prediction logs")
@@ -296,9 +372,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
         max_gap_s=args.max_gap_s,
         event_span=args.event_span,
         background=args.background,
+        report=False if args.no_report else None,
     )
     print(result.format_text())
     print(f"wrote {', '.join(str(path) for path in result.files)}")
+    later = []
+    if args.scores is not None and args.write_thresholds is None:
+        later.append(
+            "add --write_thresholds MODEL.pt to store these thresholds for prediction "
+            "(choose them on recordings you do not report figures on)"
+        )
+    report = None if args.output_dir is None else Path(args.output_dir) / "report.html"
+    say_next(report, *later)
     return 0
 
 
@@ -307,6 +392,19 @@ def add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model_path", type=Path, help="model.pt to export")
     p.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript")
     p.add_argument("--output", type=Path, help="file to write (default: beside the model)")
+    p.add_argument(
+        "--precision",
+        choices=("32", "int8"),
+        default="32",
+        help="int8: quantize the CNN for the CPU, check it against fp32 on the model's test "
+        "clips and store it beside the model as <model>.int8.onnx, which predict --precision "
+        "int8 loads (default: 32)",
+    )
+    p.add_argument(
+        "--int8_calibration_dir",
+        type=Path,
+        help="int8: prepared data folder (default: the model's)",
+    )
     legacy = p.add_argument_group("convert an ANIMAL-SPOT .pk into a model.pt")
     legacy.add_argument("--from_legacy", type=Path, metavar="PK", help="ANIMAL-SPOT model file")
     legacy.add_argument(
@@ -332,8 +430,29 @@ def run_export(args: argparse.Namespace) -> int:
         return 0
     if args.model_path is None:
         raise BadConfig("no model given", fix="pass --model_path model.pt or --from_legacy X.pk")
+    if args.precision == "int8":
+        return _export_int8(args)
     output = export(args.model_path, args.format, args.output)
     print(f"wrote {output} and {frontend_path(output)}")
+    return 0
+
+
+def _export_int8(args: argparse.Namespace) -> int:
+    import torch
+
+    from .bundle import load_model
+    from .prediction.int8 import build_int8, int8_paths
+
+    if args.output is not None:
+        raise BadConfig(
+            "--precision int8 writes <model>.int8.onnx beside the model, for predict to find",
+            fix="drop --output",
+        )
+    bundle = load_model(args.model_path)
+    _, agreement = build_int8(
+        bundle, args.model_path, args.int8_calibration_dir, torch.get_num_threads()
+    )
+    print(f"wrote {int8_paths(args.model_path)[0]}: {agreement.summary()}")
     return 0
 
 
@@ -341,13 +460,8 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="model.pt over recordings → window scores, Raven tables")
     add_config_flags(p)
     add_section_flags(p, ["predict"])
-    legacy = p.add_argument_group("ANIMAL-SPOT predict.py options")
-    legacy.add_argument("--sequence_len", dest="predict.window_s", help="= --window_s")
-    legacy.add_argument("--no_cuda", dest="predict.device", action="store_const", const="cpu")
-    for flag in ("--visualize", "--jit_load", "-d", "--debug"):
-        legacy.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
-    for flag in ("--log_dir", "--checkpoint_path"):
-        legacy.add_argument(flag, help=argparse.SUPPRESS)
+    p.add_argument("--no_report", action="store_true", help="skip writing report.html at the end")
+    add_predict_flags(p)
     p.set_defaults(run=run_predict)
 
 
@@ -371,9 +485,41 @@ def run_predict(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     check_device(config.predict.device)
-    result = predict(config)
+    with predict_flags(args):
+        result = predict(config, report=False if args.no_report else None)
     print(f"wrote {result.output_dir}")
     print(result.summary())
+    out = result.output_dir
+    if result.combined_table is None:  # a shard, and others have not finished
+        print(
+            f"the last shard to finish writes {out / 'all.selections.txt'}; "
+            f"or run: animal-spot merge {out}"
+        )
+        return 0
+    say_next(
+        out / "report.html",
+        f"animal-spot review {out}   (listen to the detections, mark them right or wrong)",
+        f"animal-spot evaluate --predictions {out} --scores {out} --references TABLES/",
+    )
+    return 0
+
+
+def add_merge(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("merge", help="the shards of predict --shard I/N → one combined table")
+    p.add_argument("output_dir", type=Path, metavar="FOLDER", help="the shards' --output_dir")
+    p.add_argument("--no_report", action="store_true", help="skip writing report.html")
+    p.set_defaults(run=run_merge)
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from .prediction.sharded import merge
+
+    result = merge(args.output_dir, report=False if args.no_report else None)
+    print(f"wrote {result.combined_table}")
+    print(
+        f"{len(result.skipped)} recordings from the shards ({result.hours:.2f} h of audio), "
+        f"{len(result.errors)} not scored; {result.n_events} events"
+    )
     return 0
 
 
@@ -417,6 +563,42 @@ def run_mine(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_review(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("review", help="a local web page to mark detections correct or wrong")
+    p.add_argument("predictions_dir", type=Path, help="the output folder of predict")
+    p.add_argument("--audio_dir", type=Path, help="the recordings (default: prediction.json's)")
+    p.add_argument("--out", type=Path, help="verdict tables (default: PREDICTIONS_DIR/reviewed)")
+    p.add_argument("--padding_s", type=SECONDS, default=1.0, help="audio around each detection")
+    p.add_argument("--fmin_hz", type=number(float, 0, 1e7), default=0.0, help="spectrogram floor")
+    p.add_argument(
+        "--fmax_hz", type=number(float, 0, 1e7, is_low_open=True), help="top (default: Nyquist)"
+    )
+    p.add_argument("--port", type=number(int, 0, 65535), default=8765, help="0: any free port")
+    p.add_argument("--no_browser", action="store_true", help="(the default) print the address")
+    p.set_defaults(run=run_review)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    from .review import open_review, serve
+
+    review = open_review(
+        args.predictions_dir,
+        audio_dir=args.audio_dir,
+        out_dir=args.out,
+        padding_s=args.padding_s,
+        fmin_hz=args.fmin_hz,
+        fmax_hz=args.fmax_hz,
+    )
+
+    def ready(url: str) -> None:
+        print(f"review at {url} (on this machine only; Ctrl-C stops)", flush=True)
+        print(review.format_text(), flush=True)
+
+    serve(review, args.port, on_ready=ready)
+    print(f"stopped; {review.n_reviewed} verdicts in {review.out_dir}")
+    return 0
+
+
 VERBS = (
     add_prepare,
     add_audit,
@@ -426,7 +608,10 @@ VERBS = (
     add_evaluate,
     add_export,
     add_predict,
+    add_merge,
     add_mine,
+    add_review,
+    add_tune,
 )
 
 
@@ -437,15 +622,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"animal-spot {__version__}")
     parser.add_argument("--log_level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for add in VERBS:
         add(sub)
+    for verb_parser in sub.choices.values():  # `animal-spot train --quiet` works as well
+        verb_parser.formatter_class = DefaultsFormatter
+        verb_parser.add_argument(
+            "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP
+        )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    set_quiet(args.quiet)
     try:
         return int(args.run(args))
     except AnimalSpotError as err:

@@ -40,6 +40,10 @@ def _metavar(annotation: Any) -> str:
         return "A,B,..."
     if annotation in (int, float):
         return annotation.__name__.upper()
+    if annotation is Path:
+        return "PATH"
+    if annotation is str:
+        return "TEXT"
     return "VALUE"
 
 
@@ -52,7 +56,9 @@ def add_section_flags(parser: argparse.ArgumentParser, sections: typing.Iterable
         for field in dataclasses.fields(cls):
             flag = f"--{option_name(field)}"
             dest = f"{section}.{field.name}"
-            described = f"{field.metadata.get('help', '')} (default: {_default_text(field)})"
+            described = field.metadata.get("help", "")
+            if "(default" not in described:  # a help that says its default says it once
+                described = f"{described} (default: {default_text(field)})"
             help_text = described.replace("%", "%%")  # argparse formats help with %
             annotation = hints[field.name]
             if annotation is bool or annotation == (bool | None):
@@ -81,7 +87,7 @@ def add_section_flags(parser: argparse.ArgumentParser, sections: typing.Iterable
                 )
 
 
-def _default_text(field: dataclasses.Field[Any]) -> str:
+def default_text(field: dataclasses.Field[Any]) -> str:
     if field.default is not dataclasses.MISSING:
         value = field.default
     elif field.default_factory is not dataclasses.MISSING:

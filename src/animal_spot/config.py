@@ -256,6 +256,11 @@ class DataConfig:
 
     data_dir: Path | None = option(None, "prepared folder (train/val/test.csv) or folder of clips")
     cache_dir: Path | None = option(None, "folder for the spectrogram cache (off when unset)")
+    cache_audio: bool = option(
+        False,
+        "also cache the decoded, resampled clips, so that runs with another n_fft or hop reuse "
+        "them (tune turns it on when it searches those)",
+    )
     split: tuple[float, float, float] = option((0.7, 0.15, 0.15), "train, val, test fractions")
     split_seed: int = option(0, "seed of the train/val/test split")
     filter_broken_audio: bool = option(False, "skip clips quieter than 1e-3 (peak)")
@@ -391,6 +396,9 @@ class TrainConfig:
     num_workers: int = option(0, "DataLoader worker processes")
     seed: int = option(42, "seed of weights, sampling and augmentation")
     resume: bool = option(False, "continue the run in model_dir/run_name from last.ckpt")
+    summary_dir: Path | None = option(
+        None, "also write the TensorBoard summaries into DIR/<run name> (ANIMAL-SPOT's flag)"
+    )
 
     def __post_init__(self) -> None:
         _check_finite("train", self)
@@ -442,7 +450,14 @@ class PredictConfig:
     threshold: float | None = option(None, "score threshold (default: the model's per-class ones)")
     batch_size: int = option(32, "windows per batch")
     num_workers: int = option(0, "> 0: read and transform audio ahead in a background thread")
-    precision: Literal["auto", "32", "bf16"] = option("auto", "auto (bf16 where native), 32, bf16")
+    precision: Literal["auto", "32", "bf16", "int8"] = option(
+        "auto",
+        "auto (bf16 where native), 32, bf16, or int8: the CNN quantized on the CPU, "
+        "checked against fp32 first",
+    )
+    int8_calibration_dir: Path | None = option(
+        None, "int8: prepared data folder to calibrate on (default: the model's own data_dir)"
+    )
     runtime: Literal["torch", "onnx"] = option(
         "torch", "torch, or onnx: ONNX Runtime on the CPU (faster for some models)"
     )
@@ -464,8 +479,26 @@ class PredictConfig:
     )
     device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
     legacy_log: bool = option(False, "also write ANIMAL-SPOT's <name>_predict_output.log files")
+    jit_load: bool = option(
+        False, "--model_path names TorchScript files written by export or train --jit_save"
+    )
+    visualize: bool = option(
+        False,
+        "also write <name>.windows.pdf: every window's spectrogram with its best score "
+        "(ANIMAL-SPOT's --visualize; reads each window again: for short recordings)",
+    )
     min_max_norm: bool | None = option(
         None, "ANIMAL-SPOT .pk models only (they do not store it): min-max normalisation"
+    )
+    legacy_windows: bool | None = option(
+        None,
+        "ANIMAL-SPOT's windows and per-window front end, for its scores exactly "
+        "(default: on for .pk models, unless --fast, --cascade or --runtime onnx)",
+    )
+    shard: str | None = option(
+        None,
+        "I/N: predict only shard I of N (by duration), the others in other processes; "
+        "auto: torchrun's rank or the Slurm array task",
     )
 
     def __post_init__(self) -> None:
@@ -484,9 +517,32 @@ class PredictConfig:
         _check_range("predict", "batch_size", self.batch_size, 1, 1_000_000)
         _check_choice("predict", "event_span", self.event_span, ("centre", "window"))
         _check_choice("predict", "runtime", self.runtime, ("torch", "onnx"))
+        _check_choice("predict", "precision", self.precision, ("auto", "32", "bf16", "int8"))
         _check_range("predict", "cascade_threshold", self.cascade_threshold, 0.0, 1.0)
         if self.fast and self.cascade:
             raise BadConfig("--fast and --cascade are two ways to the same end; choose one")
+        if self.precision == "int8" and (self.fast or self.runtime == "onnx"):
+            raise BadConfig(
+                "--precision int8 runs its own ONNX network over whole windows",
+                fix="drop --fast and --runtime onnx (int8 works with --cascade, ensembles "
+                "and --detector_model)",
+            )
+        if self.jit_load and (self.fast or self.precision == "int8"):
+            raise BadConfig(
+                "--jit_load runs a TorchScript export whole: it has no feature map for --fast "
+                "and no network to quantize",
+                fix="predict from the model.pt instead",
+            )
+        if self.legacy_windows and (self.fast or self.cascade or self.runtime == "onnx"):
+            raise BadConfig(
+                "--legacy_windows scores every window with its own front end; --fast, --cascade "
+                "and --runtime onnx work on the frame grid",
+                fix="drop one of them",
+            )
+        if self.shard is not None and self.shard.strip() != "auto":
+            from .prediction.shards import parse_shard
+
+            parse_shard(self.shard)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -653,10 +709,21 @@ def from_dict(
         raise BadConfig(f"{where} = {values!r} must be a table of keys, not a single value")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    # A file may use the flag names too (``sr`` for ``sample_rate_hz``, ``hop`` for ``hop_s``).
+    aliases = {
+        option_name(f): name
+        for name, f in fields.items()
+        if option_name(f) != name and option_name(f) not in fields
+    }
     kwargs = {}
-    for key, value in values.items():
+    named: dict[str, str] = {}  # field → the key that gave it
+    for given, value in values.items():
+        key = aliases.get(given, given)
         if key not in fields:
-            raise _unknown_key(key, fields, where)
+            raise _unknown_key(given, [*fields, *aliases], where)
+        if key in named:
+            raise BadConfig(f"{where}: {key} is given twice (as {named[key]} and as {given})")
+        named[key] = given
         if dataclasses.is_dataclass(hints[key]):
             kwargs[key] = from_dict(hints[key], value, f"[{key}]", strict)
         else:

@@ -26,7 +26,7 @@ def test_cached_spectrogram_equals_a_fresh_one(tmp_path):
     assert torch.equal(fresh, first) and torch.equal(first, second)
 
 
-def test_changed_nfft_or_hop_misses_the_cache(tmp_path):
+def test_changed_nfft_hop_or_preemphasis_misses_the_cache(tmp_path):
     wav = write_wav(tmp_path / "a.wav", 1.0)
     audio_config = AudioConfig()
     keys = {
@@ -35,7 +35,7 @@ def test_changed_nfft_or_hop_misses_the_cache(tmp_path):
             SpectrogramConfig(),
             SpectrogramConfig(n_fft=2048),
             SpectrogramConfig(hop_length=441),
-            SpectrogramConfig(fmax_hz=8000),
+            SpectrogramConfig(preemphasis=0.5),
         )
     }
     assert len(keys) == 4
@@ -43,6 +43,52 @@ def test_changed_nfft_or_hop_misses_the_cache(tmp_path):
         SpectrogramCache(tmp_path, AudioConfig(sample_rate_hz=22050), SpectrogramConfig()).key(wav)
         not in keys
     )
+
+
+def test_settings_after_the_power_stft_share_its_entries(tmp_path):
+    """Bins, band, compression, normalisation and window length come after the cached stage."""
+    wav = write_wav(tmp_path / "a.wav", 1.0)
+    base = SpectrogramCache(tmp_path, AudioConfig(), SpectrogramConfig()).key(wav)
+    for later in (
+        SpectrogramConfig(fmax_hz=8000),
+        SpectrogramConfig(n_freq_bins=64),
+        SpectrogramConfig(freq_compression="mel"),
+        SpectrogramConfig(normalization="pcen"),
+        SpectrogramConfig(sequence_len_ms=500),
+    ):
+        assert SpectrogramCache(tmp_path, AudioConfig(), later).key(wav) == base, later
+
+
+def test_other_bins_reuse_the_power_stft_and_give_what_a_fresh_run_gives(tmp_path):
+    wav = write_wav(tmp_path / "a.wav", 1.0)
+    clips = [Clip(wav, "a", "g")]
+    ClipDataset(clips, ["a"], AudioConfig(), SpectrogramConfig(), cache_dir=tmp_path / "c")[0]
+    narrow = SpectrogramConfig(n_freq_bins=64, fmax_hz=6000)
+    reused = ClipDataset(clips, ["a"], AudioConfig(), narrow, cache_dir=tmp_path / "c")
+    value = reused[0][0]
+    assert reused.cache is not None and (reused.cache.hits, reused.cache.misses) == (1, 0)
+    assert torch.equal(value, ClipDataset(clips, ["a"], AudioConfig(), narrow)[0][0])
+
+
+def test_another_nfft_reuses_the_cached_samples_when_audio_is_kept(tmp_path):
+    wav = write_wav(tmp_path / "a.wav", 1.0)
+    clips = [Clip(wav, "a", "g")]
+    root = tmp_path / "c"
+    first = ClipDataset(
+        clips, ["a"], AudioConfig(), SpectrogramConfig(), cache_dir=root, cache_audio=True
+    )
+    first[0]
+    assert first.cache is not None and first.cache.audio_hits == 0
+    other = SpectrogramConfig(n_fft=512, hop_length=128)
+    second = ClipDataset(clips, ["a"], AudioConfig(), other, cache_dir=root, cache_audio=True)
+    value = second[0][0]
+    assert second.cache is not None
+    assert (second.cache.misses, second.cache.audio_hits) == (1, 1)
+    assert torch.equal(value, ClipDataset(clips, ["a"], AudioConfig(), other)[0][0])
+    # without keep_audio nothing but power STFTs is written
+    plain = tmp_path / "plain"
+    ClipDataset(clips, ["a"], AudioConfig(), other, cache_dir=plain)[0]
+    assert [p.name.split("-")[0] for p in plain.iterdir()] == ["power"]
 
 
 def test_rewritten_file_and_other_span_miss_the_cache(tmp_path):

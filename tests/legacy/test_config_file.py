@@ -141,9 +141,10 @@ def test_training_template_gives_the_training_config(tmp_path, caplog):
         2,
         2,
     )
-    assert set(legacy.ignored) == {"src_dir", "debug", "checkpoint_dir", "log_dir", "summary_dir"}
+    assert set(legacy.ignored) == {"src_dir", "debug", "checkpoint_dir", "log_dir"}
+    assert config.train.summary_dir == tmp_path / "summaries"  # TensorBoard also goes there
     warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 5 and all("\n" not in w and "ignoring" in w for w in warnings)
+    assert len(warnings) == 4 and all("\n" not in w and "ignoring" in w for w in warnings)
 
 
 def test_prediction_template_gives_the_prediction_config(tmp_path, caplog):
@@ -194,19 +195,18 @@ def test_every_option_of_the_notes_is_honoured_or_named_as_ignored(tmp_path, kin
             "jit_save",
             "no_cuda",
             "checkpoint_dir",
-            "summary_dir",
             "log_dir",
             "src_dir",
         }
+        assert config.train.summary_dir is not None
     else:
         assert config.predict.hop_s == 0.25 and config.predict.window_s == 0.5
         assert config.predict.latent_extract and config.predict.threshold == 0.6
-        assert config.predict.min_max_norm is True
+        assert config.predict.min_max_norm is True and config.predict.visualize
+        assert config.predict.jit_load  # model_path then names a TorchScript file
         assert set(legacy.ignored) == {
             "checkpoint_path",
             "log_dir",
-            "visualize",
-            "jit_load",
             "debug",
             "src_dir",
         }

@@ -33,12 +33,21 @@ def folder_of_recordings(root: Path, n: int = 3, duration_s: float = 6.0) -> Pat
     return root
 
 
+RUN_RECORDS = ("prediction.json", "predict.log")
+
+
 def visible_files(folder: Path) -> dict[str, bytes]:
-    """Every output file below ``folder`` by relative path (temp files of a killed run aside)."""
+    """Every output file below ``folder`` by relative path (temp files of a killed run aside).
+
+    ``prediction.json`` and ``predict.log`` are left out: they record the run itself (its
+    folder, times, statuses).
+    """
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.name not in ("prediction.json", "predict.log")
     }
 
 

@@ -110,6 +110,10 @@ def test_train_prints_one_line_per_epoch_and_no_tip_or_repeated_line(trained: Tr
     assert [float(m.group(2)) for m in found] == pytest.approx(logged, abs=5e-4)
     assert lines[0].startswith("training a classifier of 3 classes")
     assert "device cpu" in lines[0] or "device cuda" in lines[0]
+    # The same lines, timed, in the run's own log; no progress bar drawn into a pipe.
+    log = (trained.run_dir / "train.log").read_text(encoding="utf-8")
+    assert sum(" INFO animal_spot.console: epoch " in line for line in log.splitlines()) == 2
+    assert "\r" not in trained.train.stderr and "it/s]" not in trained.train.stderr
 
 
 def test_train_writes_the_report_at_the_end(trained: TrainedRun) -> None:
@@ -196,3 +200,23 @@ def test_a_failing_report_is_a_warning_and_writes_nothing(
     assert any("no report written" in r.getMessage() for r in caplog.records)
     assert not (tmp_path / "report.html").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_the_run_report_renders_in_a_real_browser(
+    trained: TrainedRun, report: tuple[str, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    from tests.browser import console_errors, open_browser, save_screenshot
+
+    with open_browser() as driver:
+        driver.get((trained.run_dir / "report.html").resolve().as_uri())
+        widths = driver.execute_script(
+            "return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)"
+        )
+        assert len(widths) >= 6 and all(width > 0 for width in widths), widths
+        ids = driver.execute_script(
+            "return Array.from(document.querySelectorAll('section')).map(s => s.id)"
+        )
+        assert ids == list(SECTIONS)
+        assert console_errors(driver) == []
+        shot = save_screenshot(driver, tmp_path / "run-report.png")
+    assert shot.stat().st_size > 10_000

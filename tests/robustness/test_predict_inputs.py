@@ -283,7 +283,8 @@ def test_every_output_gets_the_mode_a_plain_open_gives(random_model, tmp_path, u
     finally:
         os.umask(before)
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
-    assert len(modes) == 7  # 4 outputs, the combined table, errors.csv, the folder's lock
+    # 4 outputs, the combined table, errors.csv, prediction.json, predict.log, the folder's lock
+    assert len(modes) == 9
     assert set(modes.values()) == {0o666 & ~umask}, modes
 
 

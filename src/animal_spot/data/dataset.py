@@ -152,6 +152,7 @@ class ClipDataset(Dataset[tuple[torch.Tensor, int]]):
         *,
         is_train: bool = False,
         cache_dir: str | Path | None = None,
+        cache_audio: bool = False,
         seed: int = 0,
     ) -> None:
         self.clips = list(clips)
@@ -164,7 +165,9 @@ class ClipDataset(Dataset[tuple[torch.Tensor, int]]):
         self.audio_config = audio_config
         self.frontend = Frontend(audio_config, spectrogram_config)
         self.cache = (
-            SpectrogramCache(cache_dir, audio_config, spectrogram_config) if cache_dir else None
+            SpectrogramCache(cache_dir, audio_config, spectrogram_config, keep_audio=cache_audio)
+            if cache_dir
+            else None
         )
         self.seed = seed
         self.epoch = 0
@@ -213,19 +216,23 @@ class ClipDataset(Dataset[tuple[torch.Tensor, int]]):
         if context_s > 0 and start_s is not None and end_s is not None:
             start_s, end_s = max(0.0, start_s - context_s), end_s + context_s
 
-        def compute() -> np.ndarray:
-            samples = audio.read(
+        def read() -> np.ndarray:
+            return audio.read(
                 clip.path,
                 self.audio_config.sample_rate_hz,
                 start_s=start_s or 0.0,
                 end_s=end_s,
                 quality=self.audio_config.resample_quality,
             )
+
+        def power_of(samples: np.ndarray) -> np.ndarray:
             return self.frontend.power(torch.from_numpy(samples)).numpy()
 
         if self.cache is None:
-            return torch.from_numpy(compute())
-        array = self.cache.get_or_compute(clip.path, compute, start_s, end_s)
+            return torch.from_numpy(power_of(read()))
+        array = self.cache.get_or_compute(
+            clip.path, lambda: power_of(read()), start_s, end_s, read=read, power_of=power_of
+        )
         return torch.from_numpy(array)
 
     def spectrogram(self, index: int) -> torch.Tensor:

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import audio
+from ..console import progress
 from ..errors import BadAudio, BadData
 from .manifest import Clip
 
@@ -213,12 +214,18 @@ def fingerprint_clips(
         raise BadData(f"kgram_samples must be ≥ 2 and window ≥ 1, not {kgram_samples}, {window}")
     keys = list(dict.fromkeys(clip_key(clip) for clip in clips))
     task = functools.partial(fingerprint_clip, kgram_samples=kgram_samples, window=window)
-    if workers > 1 and len(keys) > 1:
-        chunk = max(1, len(keys) // (8 * workers))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(task, keys, chunksize=chunk))
-    else:
-        results = [task(key) for key in keys]
+    results: list[ClipFingerprint] = []
+    with progress(len(keys), "reading and fingerprinting clips", unit="clip") as bar:
+        if workers > 1 and len(keys) > 1:
+            chunk = max(1, len(keys) // (8 * workers))
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for result in pool.map(task, keys, chunksize=chunk):
+                    results.append(result)
+                    bar.update()
+        else:
+            for key in keys:
+                results.append(task(key))
+                bar.update()
     return {result.key: result for result in results}
 
 

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
 from .. import audio
 from ..annotations import raven
+from ..console import progress as progress_bar
 from ..errors import AnimalSpotError, BadConfig, BadData
 from . import hard_negatives as hn
 from .manifest import Clip
@@ -220,7 +219,10 @@ def mine(
     scans: list[Scan] = []
     added: list[MinedClip] = []
     n_duplicates = 0
-    for recording, table in tqdm(tables.items(), desc="mine", disable=not progress or None):
+    files = progress_bar(
+        len(tables), "mining recordings", unit="file", enabled=progress, iterable=tables.items()
+    )
+    for recording, table in files:
         try:
             found = scan(
                 predictor,

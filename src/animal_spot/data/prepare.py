@@ -20,6 +20,7 @@ from typing import Any
 
 from ..atomic import atomic_open
 from ..config import DataConfig
+from ..console import run_log
 from ..errors import BadConfig, BadData
 from ..legacy.splits import has_legacy_split, read_legacy_split
 from .audit import AuditReport, audit, groups_to_merge
@@ -33,6 +34,7 @@ from .suggest import write_suggestion
 
 log = logging.getLogger(__name__)
 NOISE_LABEL = "noise"
+PREPARE_LOG = "prepare.log"
 
 
 @dataclass(frozen=True)
@@ -249,8 +251,22 @@ def prepare(
     """Read one source (see ``read_source``), split it without leaks, audit it, write it.
 
     Besides the manifests and ``audit.json``, ``suggested.toml`` holds a front end fitted to
-    the data (see `suggest`).
+    the data (see `suggest`), and ``prepare.log`` what the run said.
     """
+    out_dir = Path(out_dir)
+    with run_log(out_dir / PREPARE_LOG):
+        return _prepare(out_dir, split, seed, merge_shared_content, drop_silent, workers, source)
+
+
+def _prepare(
+    out_dir: Path,
+    split: Sequence[float],
+    seed: int,
+    merge_shared_content: bool,
+    drop_silent: bool,
+    workers: int,
+    source: dict[str, Any],
+) -> PrepareResult:
     clips, problems = read_source(seed=seed, **source)
     splits, report, dropped, merges = split_and_audit(
         clips,
@@ -260,7 +276,6 @@ def prepare(
         drop_silent=drop_silent,
         workers=workers,
     )
-    out_dir = Path(out_dir)
     suggested = write_suggestion(
         [c for part in splits.values() for c in part],
         out_dir / SUGGESTION_FILE,

@@ -146,8 +146,24 @@ def pr_curves(
     return {label: PrCurve(label, tuple(grid), tuple(counts[label])) for label in labels}
 
 
-def plot_pr_curves(curves: Mapping[str, PrCurve], path: str | Path) -> Path:
-    """Draw every curve (recall on x, precision on y) into one PNG, atomically."""
+def chosen_point(curve: PrCurve, threshold: float | None) -> tuple[float, float] | None:
+    """``(recall, precision)`` of the curve at the grid step nearest ``threshold``, if any."""
+    if threshold is None or not curve.thresholds:
+        return None
+    index = int(np.abs(np.asarray(curve.thresholds) - threshold).argmin())
+    recall, precision = curve.recalls[index], curve.precisions[index]
+    return None if recall is None or precision is None else (recall, precision)
+
+
+def plot_pr_curves(
+    curves: Mapping[str, PrCurve],
+    path: str | Path,
+    chosen: Mapping[str, float | None] | None = None,
+) -> Path:
+    """Draw every curve (recall on x, precision on y) into one PNG, atomically.
+
+    ``chosen`` thresholds by class are marked on their curves with a ring and their value.
+    """
     from matplotlib.figure import Figure  # no pyplot: no global backend, no GUI
 
     figure = Figure(figsize=(5.5, 4.5), dpi=120)
@@ -161,7 +177,21 @@ def plot_pr_curves(curves: Mapping[str, PrCurve], path: str | Path) -> Path:
         points.sort()
         ap = curve.average_precision
         name = f"{label} (AP {ap:.3f})" if ap is not None else f"{label} (no events)"
-        axes.plot([r for r, _ in points], [p for _, p in points], marker=".", label=name)
+        (line,) = axes.plot([r for r, _ in points], [p for _, p in points], marker=".", label=name)
+        threshold = (chosen or {}).get(label)
+        point = chosen_point(curve, threshold)
+        if point is not None:
+            colour = line.get_color()
+            axes.plot(*point, marker="o", ms=9, mfc="none", mec=colour, mew=1.6, ls="none")
+            axes.annotate(
+                f"threshold {threshold:.2f}",
+                point,
+                xytext=(-6, -12),
+                textcoords="offset points",
+                ha="right",
+                fontsize="small",
+                color=colour,
+            )
     axes.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02))
     axes.set_title("event-level precision–recall over score thresholds")
     axes.grid(alpha=0.3)

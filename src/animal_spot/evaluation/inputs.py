@@ -48,13 +48,18 @@ class Recording:
     is_background: bool = False
 
 
-def _tables(source: Path, what: str) -> list[Path]:
+def _tables(source: Path, what: str, leave_out: Path | None = None) -> list[Path]:
+    """The tables of a file or folder; those under ``leave_out`` (a folder inside) are not."""
     if source.is_file():
         return [source]
     if not source.is_dir():
         raise BadTable(f"no such {what} table or folder", path=source)
     # predict's combined table repeats every recording's events: not a recording of its own.
     found = [t for t in raven.table_files(source) if t.name != COMBINED_TABLE]
+    if leave_out is not None and leave_out.is_dir():
+        # References kept inside the predictions folder (review's reviewed/) are no predictions.
+        inside = leave_out.resolve()
+        found = [t for t in found if not t.resolve().is_relative_to(inside)]
     if not found:
         raise BadTable(f"no {what} tables (*.txt) in this folder", path=source)
     return found
@@ -220,7 +225,11 @@ def pair_recordings(
     pairs: dict[_Key, tuple[str, Path | None]] = {}  # reference → (name, predicted table)
     quiet: dict[str, tuple[str, Path | None]] = {}  # background name → (name, predicted table)
     if predictions is not None:
-        predicted_tables = _tables(Path(predictions), "predicted")
+        predicted_tables = _tables(
+            Path(predictions),
+            "predicted",
+            leave_out=Path(references) if references is not None else None,
+        )
         only = reference_tables[0] if len(reference_tables) == 1 else None
         if len(predicted_tables) == 1 and only is not None and only not in known.index.files:
             pairs[only, ""] = (recording_name(only), predicted_tables[0])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
+from .. import console
 from ..annotations.event import Event
 from ..atomic import atomic_open
 from ..errors import BadConfig, BadTable
@@ -29,6 +31,7 @@ from .thresholds import (
     ThresholdChoice,
     choose_thresholds,
     model_event_options,
+    thresholds_destination,
     write_thresholds,
 )
 
@@ -191,7 +194,7 @@ def _check(settings: dict[str, Any], predictions: object, scores: object) -> Non
         raise BadConfig(f"n_thresholds {settings['n_thresholds']} must be at least 2")
 
 
-def _write_outputs(result: EvaluationResult, output_dir: Path) -> None:
+def _write_outputs(result: EvaluationResult, output_dir: Path, report: bool | None) -> None:
     json_path = output_dir / "evaluation.json"
     with atomic_open(json_path, "w", encoding="utf-8") as handle:
         json.dump(result.to_dict(), handle, indent=2)
@@ -203,7 +206,16 @@ def _write_outputs(result: EvaluationResult, output_dir: Path) -> None:
         writer.writerows(result.csv_rows())
     result.files += [json_path, csv_path]
     if result.curves:
-        result.files.append(plot_pr_curves(result.curves, output_dir / "pr_curve.png"))
+        chosen = {label: c.threshold for label, c in result.thresholds.items()}
+        result.files.append(plot_pr_curves(result.curves, output_dir / "pr_curve.png", chosen))
+    from ..reporting.switch import is_report_wanted, write_or_warn
+
+    if is_report_wanted(report):
+        from ..reporting.evaluation import write_evaluation_report
+
+        written = write_or_warn(output_dir, write_evaluation_report)
+        if written is not None:
+            result.files.append(written)
 
 
 def _background_paths(background: str | Path | Sequence[str | Path] | None) -> list[Path]:
@@ -244,6 +256,25 @@ def _agnostic_note(recordings: Sequence[Recording], noise_class: str | None) -> 
     )
 
 
+EVALUATE_LOG = "evaluate.log"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _logged(function: F) -> F:
+    """Run ``function`` with its records appended to ``evaluate.log`` in its ``output_dir``."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        output_dir = kwargs.get("output_dir")  # keyword-only in evaluate
+        if output_dir is None:
+            return function(*args, **kwargs)
+        with console.run_log(Path(output_dir) / EVALUATE_LOG):
+            return function(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+@_logged
 def evaluate(
     predictions: str | Path | None,
     references: str | Path | None,
@@ -265,6 +296,7 @@ def evaluate(
     event_span: str | None = None,
     events_from_scores: EventBuilder | None = None,
     background: str | Path | Sequence[str | Path] | None = None,
+    report: bool | None = None,
 ) -> EvaluationResult:
     """Evaluate predicted events against reference Raven tables; optionally choose thresholds.
 
@@ -274,8 +306,8 @@ def evaluate(
             (None: only ``background`` recordings).
         scores: A window scores CSV or a folder of ``*.scores.csv``: adds precision–recall
             curves over thresholds and a threshold per class.
-        output_dir: Receives ``evaluation.json``, ``evaluation.csv`` and ``pr_curve.png``;
-            None writes nothing.
+        output_dir: Receives ``evaluation.json``, ``evaluation.csv``, ``pr_curve.png`` and
+            ``report.html``; None writes nothing.
         iou_threshold: Smallest time IoU of a matching pair.
         onset_tolerance_s: Also match events whose onsets differ by at most this.
         is_class_agnostic: Any non-noise label matches any other (detection). Also chosen,
@@ -297,6 +329,8 @@ def evaluate(
             either): a predicted table without a reference table whose recording is named here
             is evaluated against no events, so all its events are false positives and its
             duration counts in the hours.
+        report: Also write ``report.html`` into ``output_dir`` (None: yes, unless the
+            environment sets ``ANIMAL_SPOT_REPORT=0``); a report that fails is a warning.
     """
     settings = {
         "predictions": None if predictions is None else str(predictions),
@@ -307,7 +341,11 @@ def evaluate(
         "is_class_agnostic": is_class_agnostic,
         "noise_class": noise_class,
         "target_precision": target_precision,
-        "write_thresholds": None if write_thresholds_to is None else str(write_thresholds_to),
+        "write_thresholds": (
+            None
+            if write_thresholds_to is None
+            else str(thresholds_destination(write_thresholds_to))
+        ),
         "n_thresholds": n_thresholds,
         "background": [str(p) for p in _background_paths(background)] or None,
     }
@@ -377,6 +415,6 @@ def evaluate(
             )
             result.model_thresholds = write_thresholds(write_thresholds_to, result.thresholds, note)
     if output_dir is not None:
-        _write_outputs(result, Path(output_dir))
+        _write_outputs(result, Path(output_dir), report)
     logger.info("evaluated %d recordings", len(recordings))
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from ..errors import BadModel
 from .curves import PrCurve
 from .matching import AGNOSTIC_LABEL
 from .metrics import Figures
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # torch loads only where a model is touched
     from ..bundle import ModelBundle
@@ -113,10 +116,34 @@ def model_thresholds(
     return chosen
 
 
+def thresholds_destination(model_path: str | Path) -> Path:
+    """Where thresholds for ``model_path`` go: the file itself when it is a ``model.pt``.
+
+    An ANIMAL-SPOT ``.pk`` is not this package's to change: its thresholds go into
+    ``<stem>.model.pt`` beside it, a converted copy (made on the first call, then updated).
+    """
+    path = Path(model_path)
+    if not path.is_file() or not _is_legacy(path):
+        return path  # a model.pt, or a file load_model will refuse in its own words
+    return path.with_name(f"{path.stem}.model.pt")
+
+
+def _is_legacy(path: Path) -> bool:
+    import torch
+
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # load_model reports a bad file in its own words
+        return False
+    return isinstance(content, dict) and ("encoderState" in content or "encoderOpts" in content)
+
+
 def write_thresholds(
     model_path: str | Path, choices: Mapping[str, ThresholdChoice], note: str = ""
 ) -> dict[str, float]:
     """Store the chosen thresholds in ``model.pt`` (atomically); prediction then uses them.
+
+    A ``.pk`` is left as it is: they go into `thresholds_destination` instead.
 
     Returns:
         The model's thresholds after the update.
@@ -126,7 +153,15 @@ def write_thresholds(
     """
     from ..bundle import load_model  # torch only where a model is touched
 
-    bundle = load_model(model_path)
+    target = thresholds_destination(model_path)
+    if target != Path(model_path):
+        log.warning(
+            "%s is an ANIMAL-SPOT model, left unchanged: the thresholds go into %s "
+            "(predict with that file)",
+            model_path,
+            target,
+        )
+    bundle = load_model(target if target.exists() else model_path)
     chosen = model_thresholds(choices, bundle.classes, bundle.noise_class)
     _require_classes(bundle, chosen, model_path)
     bundle.thresholds = {**bundle.thresholds, **chosen}
@@ -134,7 +169,7 @@ def write_thresholds(
         **bundle.provenance,
         "thresholds_chosen": f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} {note}".strip(),
     }
-    bundle.save(model_path)
+    bundle.save(target)
     return dict(bundle.thresholds)
 
 

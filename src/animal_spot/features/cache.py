@@ -10,16 +10,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..frontend.cache import SpectrogramCache
-from .frontend import EmbeddingFrontend, cache_root
+import numpy as np
+
+from ..frontend.cache import CacheLevel
+from .frontend import EmbeddingFrontend
 
 
-class EmbeddingCache(SpectrogramCache):
+class EmbeddingCache(CacheLevel):
     """Maps (features, file, span) → embedding ``(1024,)``; safe for many writers at once."""
 
     def __init__(self, root: str | Path, frontend: EmbeddingFrontend) -> None:
-        # The parent's key scheme, with the feature hash standing for the front-end hash.
-        self.frontend_hash = frontend.feature_hash()
-        self.root = cache_root(root, frontend)
-        self.hits = 0
-        self.misses = 0
+        super().__init__(Path(root), "birdnet", frontend.feature_hash())
+        self.width = frontend.num_features
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The cached embedding, or ``None`` when absent, unreadable or of another width."""
+        array = super().get(key)
+        if array is not None and array.shape != (self.width,):
+            self.hits -= 1
+            self.misses += 1
+            return None
+        return array

@@ -49,20 +49,16 @@ def embed_clips(
             out[index] = vector
             if cache is not None:
                 clip = clips[index]
-                try:
-                    cache.put(cache.key(clip.path, clip.start_s, clip.end_s), vector)
-                except OSError as err:  # a full or read-only disk must not stop training
-                    log.warning("%s: cannot write the cache (%s)", cache.root, err)
+                # A full or read-only disk is a warning from `put`, never a stopped run.
+                cache.put(cache.key(clip.path, clip.start_s, clip.end_s), vector)
         pending.clear()
 
     for index, clip in enumerate(clips):
         if cache is not None:
             cached = cache.get(cache.key(clip.path, clip.start_s, clip.end_s))
-            if cached is not None and cached.shape == (frontend.num_features,):
-                cache.hits += 1
+            if cached is not None:
                 out[index] = cached
                 continue
-            cache.misses += 1
         samples = audio.read(
             clip.path,
             sample_rate_hz,

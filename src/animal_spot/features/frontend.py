@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -138,8 +137,3 @@ class EmbeddingFrontend:
                 100 * fill,
                 3.0 * self.time_expansion,
             )
-
-
-def cache_root(cache_dir: str | Path, frontend: EmbeddingFrontend) -> Path:
-    """``cache_dir/birdnet-<feature hash>``: embeddings never mix with spectrograms."""
-    return Path(cache_dir) / f"birdnet-{frontend.feature_hash()}"

@@ -13,7 +13,8 @@ folders named like recordings (none of them is opened). The run then ends normal
 command's exit code 0) as long as one recording was scored or was done before; when none was,
 ``predict`` raises ``BadAudio`` (exit code 2), after writing ``errors.csv``. One run at a time
 may write into an output folder: a second one raises ``BadConfig`` at once
-(`atomic.folder_lock`).
+(`atomic.folder_lock`). Last come ``prediction.json`` (`summary`: inputs, outputs, timing) and
+``report.html`` (`reporting.prediction`; a report that fails is a warning only).
 
 Speed on CPUs: ``predict`` tunes glibc malloc in its own process (`runtime.tune_malloc`:
 20–50 % faster inference) unless a ``MALLOC_*_`` environment variable is already set, and uses
@@ -24,28 +25,33 @@ no more threads than the CPUs it may run on. Callers of the lower-level `Predict
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import stat
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
+from tqdm import tqdm  # the type of console.progress's bars
 
-from .. import audio
+from .. import audio, console
 from ..annotations.event import Event
 from ..annotations.raven import write_table
 from ..atomic import folder_lock
-from ..bundle import ModelBundle, load_model
+from ..bundle import ModelBundle
 from ..cells import printable
 from ..config import ExperimentConfig, PredictConfig
 from ..data.dataset import AUDIO_SUFFIXES, scan_audio, warn_skipped
 from ..errors import AnimalSpotError, BadAudio, BadConfig
 from . import events as event_rules
+from .compose import build_scorer as build_scorer
+from .compose import primary_bundle
 from .outputs import (
     COMBINED_TABLE,
     ERRORS_CSV,
     KINDS,
+    PREDICT_LOG,
     Done,
     clear_stale_temp_files,
     is_done,
@@ -55,10 +61,12 @@ from .outputs import (
     write_embeddings,
     write_errors,
 )
-from .pipeline import Ensemble, Scorer, Single, TwoStage, thresholds_for
-from .predictor import FileScores, Predictor, predictor_for
+from .pipeline import Scorer, thresholds_for
+from .predictor import FileScores
 from .runtime import limit_threads, tune_malloc
 from .scores import write_scores
+from .shards import resolve_shard
+from .summary import RunTiming, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -83,68 +91,6 @@ class PredictResult:
             f"{len(self.skipped)} skipped as done, {len(self.errors)} unreadable; "
             f"{self.n_events} events"
         )
-
-
-def build_scorer(config: PredictConfig) -> Scorer:
-    """The models ``config`` names, composed: one, an ensemble, and/or detector → classifier."""
-    if not config.model_path:
-        raise BadConfig("no model given", fix="pass --model_path model.pt (repeat for an ensemble)")
-
-    # An ANIMAL-SPOT .pk stores neither its window nor its normalisation: take them from here.
-    window_ms = None if config.window_s is None else config.window_s * 1000
-
-    def load(path: Path) -> Predictor:
-        return predictor_for(
-            load_model(path, sequence_len_ms=window_ms, min_max_norm=config.min_max_norm),
-            window_s=config.window_s,
-            hop_s=config.hop_s,
-            batch_size=config.batch_size,
-            device=config.device,
-            precision=config.precision,
-            num_workers=config.num_workers,
-            runtime=config.runtime,
-        )
-
-    predictors = [load(path) for path in config.model_path]
-    names = [str(path) for path in config.model_path]
-    scorer: Scorer = Single(predictors[0]) if len(predictors) == 1 else Ensemble(predictors, names)
-    if config.fast:
-        from .shared import make_fast
-
-        if any(p.bundle.config.model.backbone == "birdnet" for p in predictors):
-            raise BadConfig(
-                "--fast shares a CNN's overlapping spectrogram frames; a birdnet model has none",
-                fix="drop --fast (--cascade saves time with any model)",
-            )
-        scorer = make_fast(scorer)
-    if config.cascade:
-        from .cascade import Cascade
-
-        grid = predictors[0].grid
-        start_s, end_s = grid.span_s(0, grid.window_frames)
-        scorer = Cascade(
-            scorer,
-            window_s=end_s - start_s,
-            hop_s=config.hop_s,
-            candidate_threshold=config.cascade_threshold,
-        )
-    if config.detector_model is not None:
-        scorer = TwoStage(load(config.detector_model), scorer, str(config.detector_model))
-    return scorer
-
-
-def primary_bundle(scorer: object) -> ModelBundle:
-    """The bundle of the first model (the classifier of a two-stage pipeline)."""
-    for _ in range(4):
-        if isinstance(scorer, TwoStage):
-            scorer = scorer.classifier
-        for name in ("scorer", "predictor", "ensemble"):  # Cascade, Single/fast, FastEnsemble
-            scorer = getattr(scorer, name, scorer)
-        if isinstance(scorer, Predictor):
-            return scorer.bundle
-        if isinstance(scorer, Ensemble):
-            return scorer.predictors[0].bundle
-    raise TypeError(f"no model inside {type(scorer).__name__}")
 
 
 def _write_legacy_log(
@@ -232,11 +178,12 @@ def _reason(err: AnimalSpotError) -> str:
 
 @contextlib.contextmanager
 def _progress(total_h: float, enabled: bool) -> Iterator[tqdm]:
-    bar = tqdm(
-        total=round(total_h, 6),
+    """Hours of audio done, and hours of audio per second (a line every 30 s in a log)."""
+    bar = console.progress(
+        round(total_h, 6),
+        "audio",
         unit="h",
-        desc="audio",
-        disable=not enabled or None,
+        enabled=enabled,
         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total:.2f} h "
         "[{elapsed}<{remaining}, {rate_fmt}]",
     )
@@ -246,8 +193,12 @@ def _progress(total_h: float, enabled: bool) -> Iterator[tqdm]:
         bar.close()
 
 
-def predict(config: ExperimentConfig | PredictConfig, *, progress: bool = True) -> PredictResult:
+def predict(
+    config: ExperimentConfig | PredictConfig, *, progress: bool = True, report: bool | None = None
+) -> PredictResult:
     """Score every recording ``config.predict`` names and write its outputs (module docstring).
+
+    ``report``: write ``report.html``; None: yes unless ``ANIMAL_SPOT_REPORT=0``.
 
     Raises:
         BadConfig: no model or no input given, the input does not exist or holds no audio,
@@ -258,6 +209,11 @@ def predict(config: ExperimentConfig | PredictConfig, *, progress: bool = True) 
     cfg = config.predict if isinstance(config, ExperimentConfig) else config
     if cfg.input_file is None:
         raise BadConfig("no input given", fix="pass --input_file with a recording or a folder")
+    shard = resolve_shard(cfg.shard)
+    if shard is not None:  # shards may run elsewhere: their files name absolute paths
+        cfg = dataclasses.replace(
+            cfg, input_file=Path(cfg.input_file).absolute(), output_dir=cfg.output_dir.absolute()
+        )
     tune_malloc()
     limit_threads()
     recordings, errors = scan_recordings(Path(cfg.input_file))
@@ -267,38 +223,103 @@ def predict(config: ExperimentConfig | PredictConfig, *, progress: bool = True) 
             path=cfg.input_file,
             fix=f"give a folder holding audio files ({', '.join(AUDIO_SUFFIXES)})",
         )
-    n_inputs = len(recordings) + len(errors)
     scorer = build_scorer(cfg)
+    if shard is not None:
+        from .sharded import predict_shard
+
+        return predict_shard(shard, recordings, errors, scorer, cfg, progress, report)
+    n_inputs = len(recordings) + len(errors)
     output_dir = Path(cfg.output_dir)
-    with folder_lock(output_dir, "predicting into"):
-        done, pending = _plan(recordings, output_dir, cfg, errors)
-        predicted, hours = _score_all(pending, scorer, cfg, progress, errors, done)
-        n_events = write_combined(output_dir, done, errors)
-        write_errors(output_dir, errors)
-    _report(errors, n_inputs, output_dir, any_done=bool(done))
+    with folder_lock(output_dir, "predicting into"), console.run_log(output_dir / PREDICT_LOG):
+        done, pending = plan(recordings, output_dir, cfg, errors)
+        predicted, timing = score_all(pending, scorer, cfg, progress, errors, done)
+        counts = write_folder_files(
+            output_dir,
+            cfg,
+            classes=scorer.classes,
+            thresholds=thresholds_for(scorer, cfg.threshold),
+            done=done,
+            durations_s=durations_of(pending, predicted),
+            errors=errors,
+            timing=timing,
+            report=report,
+        )
+    report_errors(errors, n_inputs, output_dir, any_done=bool(done))
     predicted_set = set(predicted)
     return PredictResult(
         output_dir=output_dir,
         predicted=predicted,
         skipped=[r for r, _, _ in done if r not in predicted_set],
         errors=errors,
-        n_events=n_events,
-        hours=hours,
+        n_events=sum(counts.values()),
+        hours=timing.hours,
         combined_table=output_dir / COMBINED_TABLE,
     )
+
+
+def durations_of(pending: list[Pending], predicted: list[Path]) -> dict[Path, float]:
+    """The lengths of the recordings this run scored."""
+    scored = set(predicted)
+    return {p[0]: p[3] for p in pending if p[0] in scored}
+
+
+def write_folder_files(
+    output_dir: Path,
+    cfg: PredictConfig,
+    *,
+    classes: Sequence[str],
+    thresholds: Mapping[str, float] | None,
+    done: list[Done],
+    durations_s: Mapping[Path, float],
+    errors: list[tuple[Path, str]],
+    timing: RunTiming,
+    report: bool | None,
+) -> dict[str, int]:
+    """The combined table, ``errors.csv``, ``prediction.json`` and the report; events per name."""
+    counts = write_combined(output_dir, done, errors)
+    write_errors(output_dir, errors)
+    write_summary(
+        output_dir,
+        cfg,
+        classes=classes,
+        thresholds=thresholds,
+        done=done,
+        durations_s=durations_s,
+        counts=counts,
+        errors=errors,
+        timing=timing,
+    )
+    if done:
+        _write_report(output_dir, report)
+    return counts
+
+
+def _write_report(output_dir: Path, report: bool | None) -> None:
+    """``report.html`` of the folder, when wanted; a failure is a warning, never a failed run."""
+    from ..reporting.switch import is_report_wanted, write_or_warn
+
+    if is_report_wanted(report):
+        from ..reporting.prediction import write_prediction_report
+
+        write_or_warn(output_dir, write_prediction_report)
 
 
 Pending = tuple[Path, str, dict[str, Path], float]  # (recording, name, outputs, duration_s)
 
 
-def _plan(
+def plan(
     recordings: list[tuple[Path, str]],
     output_dir: Path,
     cfg: PredictConfig,
     errors: list[tuple[Path, str]],
+    bases: Mapping[str, str] | None = None,
 ) -> tuple[list[Done], list[Pending]]:
-    """Recordings done before, and those to score with their lengths; unreadable → errors."""
-    bases = output_bases([name for _, name in recordings])
+    """Recordings done before, and those to score with their lengths; unreadable → errors.
+
+    ``bases``: the output base of each name (`output_bases`), when ``recordings`` are a share
+    of a larger set whose names decide them.
+    """
+    bases = bases or output_bases([name for _, name in recordings])
     done: list[Done] = []
     pending: list[Pending] = []
     for recording, name in recordings:
@@ -318,20 +339,22 @@ def _plan(
     return done, pending
 
 
-def _score_all(
+def score_all(
     pending: list[Pending],
     scorer: Scorer,
     cfg: PredictConfig,
     progress: bool,
     errors: list[tuple[Path, str]],
     done: list[Done],
-) -> tuple[list[Path], float]:
-    """Score and write each pending recording; returns those scored and their hours."""
+) -> tuple[list[Path], RunTiming]:
+    """Score and write each pending recording; returns those scored, their hours and the time."""
+    started = time.perf_counter()
     predicted: list[Path] = []
     hours = 0.0
     with _progress(sum(p[3] for p in pending) / 3600, progress) as bar:
         for recording, name, outputs, duration_s in pending:
             start_h = bar.n
+            log.debug("scoring %s (%.1f s of audio)", printable(name), duration_s)
             clear_stale_temp_files(outputs)
 
             def advance(seconds: float, start_h: float = start_h) -> None:
@@ -346,7 +369,7 @@ def _score_all(
                 advance(duration_s)
                 continue
             try:
-                _write_outputs(scores, outputs, scorer, cfg, duration_s)
+                _write_outputs(scores, outputs, scorer, cfg, duration_s, recording)
             except OSError as err:  # e.g. a name too long once the output suffix is added
                 errors.append((recording, f"cannot write its outputs ({err.strerror or err})"))
                 advance(duration_s)
@@ -355,7 +378,7 @@ def _score_all(
             predicted.append(recording)
             hours += duration_s / 3600
             done.append((recording, name, outputs))
-    return predicted, hours
+    return predicted, RunTiming(hours, time.perf_counter() - started)
 
 
 def _write_outputs(
@@ -364,17 +387,34 @@ def _write_outputs(
     scorer: Scorer,
     cfg: PredictConfig,
     duration_s: float,
+    recording: Path,
 ) -> None:
     """One recording's files, the selection table (its done marker) last."""
     write_scores([scores.track], outputs["scores"])
     if scores.embeddings is not None:
         write_embeddings(scores.embeddings, scores.track, outputs)
+    if cfg.visualize:
+        _write_window_pdf(scores, outputs, scorer, cfg, recording)
     write_table(_events(scores, scorer, cfg), outputs["selections"])
     if cfg.legacy_log:
         _write_legacy_log(scores, primary_bundle(scorer), cfg, outputs["selections"], duration_s)
 
 
-def _report(
+def _write_window_pdf(
+    scores: FileScores, outputs: dict[str, Path], scorer: Scorer, cfg: PredictConfig, path: Path
+) -> None:
+    """``--visualize``: the windows' spectrograms beside the recording's outputs."""
+    from .compose import wants_legacy_windows
+    from .visualize import SUFFIX, write_window_pdf
+
+    bundle = primary_bundle(scorer)
+    selections = outputs["selections"]
+    target = selections.with_name(selections.name.removesuffix(KINDS["selections"]) + SUFFIX)
+    exact = wants_legacy_windows(bundle, cfg, Path(cfg.model_path[0]))
+    write_window_pdf(target, path, scores.track, bundle, fit=not exact)
+
+
+def report_errors(
     errors: list[tuple[Path, str]], n_inputs: int, output_dir: Path, *, any_done: bool
 ) -> None:
     """Warn about each input left out; raise when not one recording was scored.

@@ -52,6 +52,50 @@ def require_onnxruntime() -> None:
         ) from None
 
 
+def export_onnx(
+    model: AudioClassifier, input_shape: tuple[int, ...], features_only: bool = False
+) -> bytes:
+    """The network as ONNX (in memory) with a free batch axis: logits and embedding outputs.
+
+    ``features_only``: the backbone's last feature map instead, with a free frames axis too.
+    """
+    if features_only:
+        network: nn.Module = _Features(model)
+        outputs, free_axes = ["features"], {0: "batch", 3: "frames"}
+    else:
+        network, outputs, free_axes = (
+            _LogitsAndEmbedding(model),
+            ["logits", "embedding"],
+            {0: "batch"},
+        )
+    network = network.eval().to(memory_format=torch.contiguous_format)
+    example = torch.zeros((2, *input_shape))
+    buffer = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notices
+        torch.onnx.export(
+            network,
+            (example,),
+            buffer,
+            input_names=["x"],
+            output_names=outputs,
+            dynamic_axes={"x": free_axes, **{name: {0: "batch"} for name in outputs}},
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    model.to(memory_format=torch.channels_last)  # as the PyTorch path keeps it
+    return buffer.getvalue()
+
+
+def _session(network: bytes, threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(network, options, providers=["CPUExecutionProvider"])
+
+
 class OnnxRunner:
     """``runner(x)`` → (logits, embeddings) as NumPy arrays, for ``x`` of ``(B, 1, F, T)``.
 
@@ -61,47 +105,35 @@ class OnnxRunner:
 
     def __init__(self, model: AudioClassifier, input_shape: tuple[int, int, int], threads: int):
         require_onnxruntime()
-        self.model = model
+        self.model: AudioClassifier | None = model
         self.input_shape = input_shape
         self.threads = threads
-        self.session = self._session(
-            _LogitsAndEmbedding(model), ["logits", "embedding"], {0: "batch"}
-        )
+        self.session = _session(export_onnx(model, input_shape), threads)
         self._features_session: Any = None
 
-    def _session(self, network: nn.Module, outputs: list[str], free_axes: dict[int, str]) -> Any:
-        import onnxruntime as ort
-
-        network = network.eval().to(memory_format=torch.contiguous_format)
-        example = torch.zeros((2, *self.input_shape))
-        buffer = io.BytesIO()
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the legacy exporter's deprecation notices
-            torch.onnx.export(
-                network,
-                (example,),
-                buffer,
-                input_names=["x"],
-                output_names=outputs,
-                dynamic_axes={"x": free_axes, **{name: {0: "batch"} for name in outputs}},
-                opset_version=ONNX_OPSET,
-                dynamo=False,
-            )
-        self.model.to(memory_format=torch.channels_last)  # as the PyTorch path keeps it
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        return ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    @classmethod
+    def from_bytes(cls, network: bytes, threads: int) -> OnnxRunner:
+        """A runner of an ONNX model made elsewhere (an int8 one); it has no ``features``."""
+        require_onnxruntime()
+        runner = cls.__new__(cls)
+        runner.model, runner.input_shape, runner.threads = None, (), threads
+        runner.session = _session(network, threads)
+        runner._features_session = None
+        return runner
 
     def __call__(self, x: Tensor) -> tuple[np.ndarray, np.ndarray]:
         logits, embedding = self.session.run(None, {"x": _array(x)})
         return logits, embedding
 
     def features(self, x: Tensor) -> np.ndarray:
-        if self._features_session is None:
-            self._features_session = self._session(
-                _Features(self.model), ["features"], {0: "batch", 3: "frames"}
+        if self.model is None:
+            raise BadConfig(
+                "--fast shares fp32 feature maps; an int8 network runs whole windows",
+                fix="drop --fast, or predict --fast in fp32",
             )
+        if self._features_session is None:
+            network = export_onnx(self.model, self.input_shape, features_only=True)
+            self._features_session = _session(network, self.threads)
         return self._features_session.run(None, {"x": _array(x)})[0]
 
 

@@ -1,5 +1,8 @@
 """The files prediction writes: per recording, the combined table, errors; and what is done.
 
+The folder holds ``all.selections.txt``, ``errors.csv`` (when inputs were left out),
+``prediction.json`` (the run's summary, `summary`) and ``report.html`` (`reporting.prediction`).
+
 A recording named ``<dir>/<stem>.<ext>`` (relative to the input folder) gets, at the same
 relative place in the output folder: ``<stem>.scores.csv``, with ``latent_extract``
 ``<stem>.embeddings.npy`` and ``<stem>.embeddings.csv``, and last ``<stem>.selections.txt``,
@@ -29,6 +32,8 @@ from .scores import ScoreTrack
 
 COMBINED_TABLE = "all.selections.txt"
 ERRORS_CSV = "errors.csv"
+SUMMARY_JSON = "prediction.json"  # the run's inputs, outputs and timing (`summary`)
+REPORT_HTML = "report.html"
 FILE_COLUMN = "Begin File"
 # Output kind → suffix after the base; "selections" comes last (the done marker).
 KINDS = {
@@ -37,7 +42,11 @@ KINDS = {
     "index": ".embeddings.csv",
     "selections": ".selections.txt",
 }
-_FOLDER_FILES = frozenset(name.casefold() for name in (COMBINED_TABLE, ERRORS_CSV, LOCK_NAME))
+PREDICT_LOG = "predict.log"  # what each run said, appended
+_FOLDER_FILES = frozenset(
+    name.casefold()
+    for name in (COMBINED_TABLE, ERRORS_CSV, SUMMARY_JSON, REPORT_HTML, LOCK_NAME, PREDICT_LOG)
+)
 
 Done = tuple[Path, str, dict[str, Path]]  # (recording, name, its outputs)
 
@@ -128,24 +137,39 @@ def write_errors(output_dir: Path, errors: list[tuple[Path, str]]) -> None:
         writer.writerows([safe_cell(file), safe_cell(reason)] for file, reason in errors)
 
 
-def write_combined(output_dir: Path, done: list[Done], errors: list[tuple[Path, str]]) -> int:
-    """``all.selections.txt`` from every finished recording's table; returns its event count.
+def read_done_tables(
+    done: list[Done], errors: list[tuple[Path, str]]
+) -> tuple[list[Event], list[str], dict[str, int]]:
+    """Every finished recording's events in name then time order, their names, counts per name.
 
-    Its ``Begin File`` column names each event's recording (relative to the input folder).
+    A table that cannot be read back goes to ``errors`` and has no count.
     """
     events: list[Event] = []
     files: list[str] = []
+    counts: dict[str, int] = {}
     for recording, name, outputs in sorted(done, key=lambda d: d[1]):
         try:
             table = read_table(outputs["selections"])
         except BadTable as err:
             errors.append((recording, f"its selection table cannot be read back ({err})"))
             continue
+        counts[name] = len(table)
         events.extend(sorted(table, key=lambda e: (e.start_s, e.end_s)))
         # The Raven writer adds the formula guard itself; a second ' would stay in the cell.
         files.extend([safe_cell(name, guard_formula=False)] * len(table))
+    return events, files, counts
+
+
+def write_combined(
+    output_dir: Path, done: list[Done], errors: list[tuple[Path, str]]
+) -> dict[str, int]:
+    """``all.selections.txt`` from every finished recording's table; returns events per name.
+
+    Its ``Begin File`` column names each event's recording (relative to the input folder).
+    """
+    events, files, counts = read_done_tables(done, errors)
     # Ordered by recording, then time, so each recording's events stay together.
     write_table(
         events, output_dir / COMBINED_TABLE, extra_columns={FILE_COLUMN: files}, is_sorted=False
     )
-    return len(events)
+    return counts

@@ -22,6 +22,7 @@ from .. import audio
 from ..bundle import ModelBundle
 from ..errors import BadConfig
 from ..frontend.spectrogram import Frontend, fit_frames
+from .exact_windows import SampleGrid, cut
 from .onnx_runner import OnnxRunner
 from .runtime import choose_device, prefetch, use_bf16
 from .scores import ScoreTrack
@@ -61,10 +62,14 @@ class Predictor:
         hop_s: distance between window starts.
         batch_size: windows per forward pass.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        precision: ``auto`` (bf16 only where native), ``32`` or ``bf16``.
+        precision: ``auto`` (bf16 only where native), ``32`` or ``bf16`` (for ``int8``, give
+            ``int8`` the network and leave this at ``32``).
         block_s: seconds of audio read and transformed at a time.
         num_workers: > 0 prepares spectrograms in a background thread while the model runs.
         runtime: ``torch``, or ``onnx`` (ONNX Runtime; CPU, fp32 only).
+        legacy_windows: ANIMAL-SPOT's windows and per-window front end (`exact_windows`)
+            instead of frame-aligned windows of the trained length.
+        int8: an int8 ONNX network of this model (`int8`), run on the CPU instead of it.
     """
 
     def __init__(
@@ -79,6 +84,8 @@ class Predictor:
         block_s: float = 60.0,
         num_workers: int = 0,
         runtime: str = "torch",
+        legacy_windows: bool = False,
+        int8: bytes | None = None,
     ) -> None:
         self.bundle = bundle
         self.classes = tuple(bundle.classes)
@@ -89,19 +96,26 @@ class Predictor:
         self.grid = WindowGrid.from_seconds(
             self.frontend.sample_rate_hz, spec.n_fft, spec.hop_length, window_s, hop_s
         )
+        self.legacy_windows = legacy_windows
+        self.sample_grid = SampleGrid.from_seconds(self.frontend.sample_rate_hz, window_s, hop_s)
         self.batch_size = max(1, batch_size)
         self.block_s = block_s
         self.num_workers = num_workers
         self.device = choose_device(device)
         self.is_bf16 = use_bf16(precision, self.device)
         self.model = bundle.model.eval().to(self.device).to(memory_format=torch.channels_last)
-        self.onnx = self._onnx_runner(runtime)
+        self.onnx = self._onnx_runner(runtime) if int8 is None else self._int8_runner(int8)
 
     def _onnx_runner(self, runtime: str) -> OnnxRunner | None:
         if runtime == "torch":
             return None
         if runtime != "onnx":
             raise BadConfig(f"unknown runtime {runtime!r}", fix="choose torch or onnx")
+        if self.legacy_windows:
+            raise BadConfig(
+                "--runtime onnx runs the trained window length; ANIMAL-SPOT's windows vary it",
+                fix="use --runtime torch, or add --no-legacy_windows",
+            )
         if self.device.type != "cpu" or self.is_bf16:
             raise BadConfig(
                 "--runtime onnx runs on the CPU in fp32",
@@ -109,6 +123,14 @@ class Predictor:
             )
         shape = (1, self.frontend.n_freq_out, self.frontend.n_frames)
         return OnnxRunner(self.model, shape, torch.get_num_threads())
+
+    def _int8_runner(self, int8: bytes) -> OnnxRunner:
+        if self.device.type != "cpu" or self.legacy_windows:
+            raise BadConfig(
+                "--precision int8 runs on the CPU over windows of the trained length",
+                fix="add --device cpu (and --no-legacy_windows for an ANIMAL-SPOT model)",
+            )
+        return OnnxRunner.from_bytes(int8, torch.get_num_threads())
 
     @property
     def band_hz(self) -> tuple[float, float]:
@@ -120,7 +142,7 @@ class Predictor:
     def frontend_key(self) -> tuple[object, ...]:
         """Equal for predictors whose windows and spectrograms are identical (shareable)."""
         config = self.bundle.config
-        return (config.audio, config.spectrogram, self.grid)
+        return (config.audio, config.spectrogram, self.grid, self.legacy_windows)
 
     # ------------------------------------------------------------------ front end
     def blocks(self, path: str | Path) -> Iterator[np.ndarray]:
@@ -134,10 +156,48 @@ class Predictor:
 
     def batches(self, path: str | Path, *, select: Select | None = None) -> Iterator[WindowBatch]:
         """Spectrogram batches of a recording, streamed; ``select`` skips windows' spectrograms."""
-        blocks = self.blocks(path)
-        frames = (self.frontend.compress(p) for p in self.frontend.stream_power(blocks))
-        batches = self._batch(slide(frames, self.grid), select)
+        if self.legacy_windows:
+            batches = self._legacy_batches(path, select)
+        else:
+            blocks = self.blocks(path)
+            frames = (self.frontend.compress(p) for p in self.frontend.stream_power(blocks))
+            batches = self._batch(slide(frames, self.grid), select)
         return prefetch(batches) if self.num_workers > 0 else batches
+
+    def _legacy_batches(self, path: str | Path, select: Select | None) -> Iterator[WindowBatch]:
+        """ANIMAL-SPOT's windows (`exact_windows`), a batch's front end run on all at once."""
+        sr = self.sample_rate_hz
+        spans: list[tuple[float, float]] = []
+        flags: list[bool] = []
+        chosen: list[np.ndarray] = []
+        for start, samples in cut(self.blocks(path), self.sample_grid):
+            span = (start / sr, (start + len(samples)) / sr)
+            keep = select is None or select(*span)
+            spans.append(span)
+            flags.append(keep)
+            if keep:
+                chosen.append(samples)
+            if len(chosen) == self.batch_size or len(spans) >= 64 * self.batch_size:
+                yield self._legacy_batch(spans, flags, chosen)
+                spans, flags, chosen = [], [], []
+        if spans:
+            yield self._legacy_batch(spans, flags, chosen)
+
+    def _legacy_batch(
+        self, spans: list[tuple[float, float]], flags: list[bool], chosen: list[np.ndarray]
+    ) -> WindowBatch:
+        # Windows of one recording share a length but for a recording shorter than one window,
+        # which is its only window.
+        if chosen:
+            x = self.frontend(torch.from_numpy(np.stack(chosen)), fit=False)[:, None]
+        else:
+            x = torch.zeros(0, 1, self.frontend.n_freq_out, self.frontend.n_frames)
+        array = np.asarray(spans, dtype=np.float64).reshape(-1, 2)
+        return WindowBatch(array[:, 0], array[:, 1], np.asarray(flags, dtype=bool), x)
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return self.frontend.sample_rate_hz
 
     def reference_batches(self, samples: np.ndarray) -> Iterator[WindowBatch]:
         """The same batches from samples in memory, each window's spectrogram computed alone.

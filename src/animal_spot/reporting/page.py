@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,35 +13,12 @@ from ..atomic import atomic_open
 from ..data.manifest import Clip
 from . import figures
 from .cases import Mistake, worst_mistakes
+from .html import STYLE as STYLE
+from .html import document, esc, image, section, table
 from .run import RunInfo, data_fingerprint, read_curves, read_run
 from .scoring import SplitScores, score_test_split
 
 REPORT_NAME = "report.html"
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222}
-section{margin-bottom:2.5em}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-pre{background:#f6f6f6;padding:1em;overflow:auto}img{max-width:100%}
-.cases{display:flex;flex-wrap:wrap;gap:1em}.case{width:19em;font-size:.85em}
-"""
-
-
-def esc(value: Any) -> str:
-    """Any user-provided text, made safe for HTML text and attributes."""
-    return html.escape(str(value), quote=True)
-
-
-def _table(rows: Sequence[tuple[Any, Any]]) -> str:
-    cells = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    return f"<table>{cells}</table>"
-
-
-def _image(uri: str, alt: str) -> str:
-    return f'<img src="{uri}" alt="{esc(alt)}">'
-
-
-def _section(key: str, title: str, body: str) -> str:
-    return f'<section id="{key}"><h2>{esc(title)}</h2>{body}</section>'
 
 
 def _figure(value: Any) -> str:
@@ -69,22 +45,22 @@ def summary_section(run: RunInfo) -> str:
             rows.append((name, _figure(test[key])))
     rows.append(("data folder", run.data_dir.resolve() if run.data_dir else "not found"))
     rows.append(("data fingerprint (SHA-256 of the manifests)", data_fingerprint(run.data_dir)))
-    return _section("summary", "Summary", _table(rows))
+    return section("summary", "Summary", table(rows))
 
 
 def curves_section(run: RunInfo) -> str:
     curves = read_curves(run.run_dir)
     if not curves.by_epoch and not curves.lr_by_step:
-        return _section("curves", "Training curves", "<p>No TensorBoard values found.</p>")
-    return _section("curves", "Training curves", _image(figures.curve_figure(curves), "curves"))
+        return section("curves", "Training curves", "<p>No TensorBoard values found.</p>")
+    return section("curves", "Training curves", image(figures.curve_figure(curves), "curves"))
 
 
 def confusion_section(scores: SplitScores | None) -> str:
     if scores is None or not len(scores.labels):
-        return _section("confusion", "Confusion matrix (test)", "<p>No test split to score.</p>")
+        return section("confusion", "Confusion matrix (test)", "<p>No test split to score.</p>")
     counts, rates = figures.confusion_figures(scores.confusion(), scores.classes)
-    body = _image(counts, "confusion counts") + _image(rates, "confusion row-normalised")
-    return _section("confusion", "Confusion matrix (test)", body)
+    body = image(counts, "confusion counts") + image(rates, "confusion row-normalised")
+    return section("confusion", "Confusion matrix (test)", body)
 
 
 def per_class_values(scores: SplitScores) -> dict[str, list[float]]:
@@ -103,7 +79,7 @@ def per_class_values(scores: SplitScores) -> dict[str, list[float]]:
 def per_class_section(scores: SplitScores | None) -> str:
     title = "Per-class accuracy, precision, recall (test)"
     if scores is None or not len(scores.labels):
-        return _section("per-class", title, "<p>No test split to score.</p>")
+        return section("per-class", title, "<p>No test split to score.</p>")
     values = per_class_values(scores)
     rows = "".join(
         f"<tr><td>{esc(name)}</td>"
@@ -114,16 +90,16 @@ def per_class_section(scores: SplitScores | None) -> str:
     header = (
         "<tr><th>class</th><th>accuracy</th><th>precision</th><th>recall</th><th>clips</th></tr>"
     )
-    chart = _image(figures.per_class_figure(values, scores.classes), "per-class bars")
-    return _section("per-class", title, f"{chart}<table>{header}{rows}</table>")
+    chart = image(figures.per_class_figure(values, scores.classes), "per-class bars")
+    return section("per-class", title, f"{chart}<table>{header}{rows}</table>")
 
 
 def histogram_section(scores: SplitScores | None) -> str:
     title = "Score histograms per class (test)"
     if scores is None or not len(scores.labels):
-        return _section("histograms", title, "<p>No test split to score.</p>")
+        return section("histograms", title, "<p>No test split to score.</p>")
     uri = figures.histogram_figure(scores.scores, scores.labels, scores.classes)
-    return _section("histograms", title, _image(uri, "score histograms"))
+    return section("histograms", title, image(uri, "score histograms"))
 
 
 def _case(scores: SplitScores, mistake: Mistake) -> str:
@@ -138,19 +114,19 @@ def _case(scores: SplitScores, mistake: Mistake) -> str:
         f"predicted {esc(mistake.predicted_class)}, score {mistake.score:.3f}"
         f"<br><small>{esc(clip.path)}</small>"
     )
-    return f'<div class="case">{_image(uri, "spectrogram")}<br>{caption}</div>'
+    return f'<div class="case">{image(uri, "spectrogram")}<br>{caption}</div>'
 
 
 def mistakes_section(scores: SplitScores | None) -> str:
     title = "Worst false positives and false negatives (test)"
     if scores is None or not len(scores.labels):
-        return _section("mistakes", title, "<p>No test split to score.</p>")
+        return section("mistakes", title, "<p>No test split to score.</p>")
     false_positives, false_negatives = worst_mistakes(scores)
     parts = []
     for name, found in (("False positives", false_positives), ("False negatives", false_negatives)):
         cases = "".join(_case(scores, m) for m in found) or "<p>None.</p>"
         parts.append(f'<h3>{name}</h3><div class="cases">{cases}</div>')
-    return _section("mistakes", title, "".join(parts))
+    return section("mistakes", title, "".join(parts))
 
 
 def _finding_text(value: Any) -> str:
@@ -162,13 +138,13 @@ def _finding_text(value: Any) -> str:
 
 def audit_section(run: RunInfo) -> str:
     if run.audit is None:
-        return _section("audit", "Data audit", "<p>No audit.json in the data folder.</p>")
+        return section("audit", "Data audit", "<p>No audit.json in the data folder.</p>")
     rows = [(key, _finding_text(value)) for key, value in sorted(run.audit.items())]
-    return _section("audit", "Data audit", _table(rows))
+    return section("audit", "Data audit", table(rows))
 
 
 def config_section(run: RunInfo) -> str:
-    return _section("config", "Config (config.toml)", f"<pre>{esc(run.config_text)}</pre>")
+    return section("config", "Config (config.toml)", f"<pre>{esc(run.config_text)}</pre>")
 
 
 def render(run: RunInfo, scores: SplitScores | None) -> str:
@@ -183,11 +159,7 @@ def render(run: RunInfo, scores: SplitScores | None) -> str:
         audit_section(run),
         config_section(run),
     ]
-    title = esc(f"animal-spot run {run.run_dir.name}")
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{title}</h1>{''.join(sections)}</body></html>\n"
-    )
+    return document(f"Training run: {run.run_dir.name}", sections)
 
 
 def write_run_report(run_dir: str | Path, test_clips: Sequence[Clip] | None = None) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from lightning.pytorch.callbacks import Callback, Checkpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 from ..atomic import atomic_path
+from ..console import say
 from .run_dir import read_checkpoint
 
 MONITOR = "val/accuracy"
@@ -238,7 +238,7 @@ class EpochLines(Callback):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
-            print(f"{self.settings}; device {pl_module.device}", file=sys.stderr, flush=True)
+            say(f"{self.settings}; device {pl_module.device}")
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
@@ -255,12 +255,10 @@ class EpochLines(Callback):
             return
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         lr_text = "n/a" if lr is None else f"{lr:.1e}"
-        print(
+        say(
             f"epoch {epoch + 1}/{trainer.max_epochs}: train loss {_value(metrics, 'train/loss')}, "
             f"val loss {_value(metrics, 'val/loss')}, "
-            f"val accuracy {_value(metrics, MONITOR)}, lr {lr_text}",
-            file=sys.stderr,
-            flush=True,
+            f"val accuracy {_value(metrics, MONITOR)}, lr {lr_text}"
         )
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

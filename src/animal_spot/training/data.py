@@ -55,6 +55,7 @@ class ClipDataModule(L.LightningDataModule):
                 config.augment,
                 is_train=phase == "train",
                 cache_dir=config.data.cache_dir,
+                cache_audio=config.data.cache_audio,
                 seed=config.train.seed,
             )
             for phase, clips in splits.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -22,13 +23,15 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ..atomic import atomic_open
 from ..bundle import ModelBundle, default_provenance, first_line
-from ..config import ExperimentConfig, save_toml, to_dict
+from ..config import ExperimentConfig, TrainConfig, save_toml, to_dict
+from ..console import is_interactive, run_log
 from ..data.manifest import Clip, class_names
 from ..data.prepare import load_splits
 from ..data.sampling import class_weights
 from ..data.usable import usable_splits
 from ..errors import BadConfig, BadData
 from ..models import build_model
+from ..reporting.switch import is_report_wanted
 from .callbacks import (
     MONITOR,
     EpochLines,
@@ -55,7 +58,7 @@ NOISE = "noise"
 TARGET = "target"
 EPOCH_SYNC_WARNING = ".*when logging on epoch level in distributed setting"
 # Lightning's own use of a torch API it deprecated: printed once per call site, several times.
-REPORT_VARIABLE = "ANIMAL_SPOT_REPORT"  # "0": no report.html unless asked for
+TRAIN_LOG = "train.log"
 PYTREE_WARNING = ".*isinstance\\(treespec, LeafSpec\\)"
 
 
@@ -152,7 +155,11 @@ def settings_summary(
 
 
 def _trainer(
-    config: ExperimentConfig, run_dir: Path, checkpoints: RunCheckpoints, settings: str
+    config: ExperimentConfig,
+    run_dir: Path,
+    checkpoints: RunCheckpoints,
+    settings: str,
+    extra: Sequence[L.Callback] = (),
 ) -> L.Trainer:
     """The Lightning Trainer: schedule of evaluations, early stopping, logging, devices."""
     cfg = config.train
@@ -177,9 +184,7 @@ def _trainer(
             strategy="ddp" if cfg.devices * cfg.num_nodes > 1 else "auto",
             use_distributed_sampler=False,  # the data module shards by rank itself
             gradient_clip_val=cfg.grad_clip,
-            logger=TensorBoardLogger(
-                run_dir, name="tensorboard", version="", default_hp_metric=False
-            ),
+            logger=_loggers(run_dir, cfg),
             callbacks=[
                 checkpoints,
                 early,
@@ -187,15 +192,30 @@ def _trainer(
                 EpochSeed(cfg.seed),
                 PhaseTimer(),
                 EpochLines(settings),
+                *extra,
             ],
             num_sanity_val_steps=0,
             log_every_n_steps=1,
             default_root_dir=run_dir,
             enable_model_summary=False,
+            # On a terminal Lightning's bars; in a log file the epoch lines say enough.
+            enable_progress_bar=is_interactive(),
         )
     except MisconfigurationException as err:  # e.g. 16-mixed on a CPU, more devices than exist
         reason = first_line(err)
         raise BadConfig(f"--precision {cfg.precision} --devices {cfg.devices}: {reason}") from None
+
+
+def _loggers(run_dir: Path, cfg: TrainConfig) -> list[TensorBoardLogger]:
+    """TensorBoard in the run directory (the report reads it), and in ``--summary_dir``."""
+    loggers = [TensorBoardLogger(run_dir, name="tensorboard", version="", default_hp_metric=False)]
+    if cfg.summary_dir is not None:
+        loggers.append(
+            TensorBoardLogger(
+                cfg.summary_dir, name=run_dir.name, version="", default_hp_metric=False
+            )
+        )
+    return loggers
 
 
 def train(
@@ -203,6 +223,7 @@ def train(
     splits: Mapping[str, Sequence[Clip]] | None = None,
     *,
     report: bool | None = None,
+    callbacks: Sequence[L.Callback] = (),
 ) -> TrainResult:
     """Train the configured model and write its run directory; returns paths and test metrics.
 
@@ -212,6 +233,7 @@ def train(
     ``epochs_run`` counts the epochs trained. With ``report``, rank 0 also writes
     ``report.html``; a report that fails is a warning, never a failed training. ``report``
     None: yes, unless the environment sets ``ANIMAL_SPOT_REPORT=0`` (batch jobs, test suites).
+    ``callbacks`` join the Trainer's own (tuning's pruning callback, for one).
     """
     quiet_lightning_logs()
     # Everything a config can get wrong about the front end: before any folder exists.
@@ -219,13 +241,16 @@ def train(
     input_shape = check_frontend(config)
     run_dir = run_dir_path(config)
     writer = rank_zero_only.rank == 0  # the other ranks of a distributed run write nothing
-    with claimed_run_dir(run_dir, is_writer=writer):
-        result = _train_in(run_dir, config, splits, input_shape, writer)
-        if report is None:
-            report = os.environ.get(REPORT_VARIABLE, "1") != "0"
-        if writer and report:
+    with claimed_run_dir(run_dir, is_writer=writer), _train_log(run_dir, writer):
+        result = _train_in(run_dir, config, splits, input_shape, writer, callbacks)
+        if writer and is_report_wanted(report):
             _write_report(run_dir, result)
         return result
+
+
+def _train_log(run_dir: Path, writer: bool) -> contextlib.AbstractContextManager[object]:
+    """``train.log`` in the run directory (appended to on resume), written by rank 0 only."""
+    return run_log(run_dir / TRAIN_LOG) if writer else contextlib.nullcontext()
 
 
 def _write_report(run_dir: Path, result: TrainResult) -> None:
@@ -244,6 +269,7 @@ def _train_in(
     splits: Mapping[str, Sequence[Clip]] | None,
     input_shape: tuple[int, int] | None,
     writer: bool,
+    callbacks: Sequence[L.Callback] = (),
 ) -> TrainResult:
     """``train`` inside its locked run directory."""
     cfg = config.train
@@ -284,7 +310,7 @@ def _train_in(
     )
     checkpoints = RunCheckpoints(run_dir)
     settings = settings_summary(config, splits, classes, hyper)
-    trainer = _trainer(config, run_dir, checkpoints, settings)
+    trainer = _trainer(config, run_dir, checkpoints, settings, callbacks)
     if writer:  # after every error a config can raise, once per run
         save_toml(config, run_dir / "config.toml")
         warn_about_frontend(config.audio, config.spectrogram, splits["train"])

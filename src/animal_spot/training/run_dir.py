@@ -38,6 +38,7 @@ RESUMABLE = {
     "train.run_name",
     "train.model_dir",
     "data.cache_dir",
+    "data.cache_audio",
 }
 RESUMABLE_SECTIONS = {"predict"}  # prediction settings only travel into model.pt
 
@@ -149,14 +150,17 @@ def claimed_run_dir(run_dir: Path, *, is_writer: bool) -> Iterator[Path]:
     "Early" is before a ``last.ckpt`` exists: then nothing in the folder is worth resuming.
     Only the writing process (rank 0) locks and cleans up.
     """
-    is_new = not run_dir.exists()
+    missing = [p for p in (run_dir, *run_dir.parents) if not p.exists()]  # deepest first
     _make_dir(run_dir)
     fd = acquire_lock(run_dir) if is_writer else None
     try:
         yield run_dir
     except BaseException:
-        if is_writer and is_new and not (run_dir / LAST).exists():
+        if is_writer and missing and not (run_dir / LAST).exists():
             shutil.rmtree(run_dir, ignore_errors=True)
+            for folder in missing[1:]:  # the --model_dir it made, when nothing else is in it
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         raise
     finally:
         if fd is not None:
