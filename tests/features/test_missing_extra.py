@@ -13,7 +13,7 @@ from animal_spot.data.manifest import Clip
 from animal_spot.errors import BadConfig
 from animal_spot.features.frontend import EmbeddingFrontend
 from animal_spot.models import build_model
-from animal_spot.prediction.predictor import predictor_for
+from animal_spot.prediction.compose import predictor_for
 from tests.features.conftest import SPECTROGRAM, birdnet_config
 
 FIX = "pip install 'animal-spot[birdnet]'"

@@ -17,7 +17,7 @@ from torch import nn
 from animal_spot.bundle import load_model
 from animal_spot.errors import BadModel
 from animal_spot.legacy.export import convert_legacy
-from animal_spot.legacy.networks import LegacyConvNeXt, LegacyResNet
+from animal_spot.models import ConvNeXtClassifier, ResNetClassifier
 
 from . import FORK_DATA_OPTS as DATA_OPTS
 
@@ -183,7 +183,7 @@ def test_resnet_pk_gives_the_probabilities_of_the_network_that_wrote_it(
     x_old = torch.randn(2, 1, 64, 48, generator=torch.Generator().manual_seed(3))  # (B,1,T,F)
     expected = reference_probs(encoder, classifier, x_old)
     bundle = load_model(path, sequence_len_ms=500, min_max_norm=True)
-    assert isinstance(bundle.model, LegacyResNet)
+    assert isinstance(bundle.model, ResNetClassifier) and bundle.config.model.time_major
     assert not any(t.is_meta for t in [*bundle.model.parameters(), *bundle.model.buffers()])
     with torch.no_grad():
         got = torch.softmax(bundle.model(x_old.transpose(-1, -2)), dim=-1)  # ours: (B,1,F,T)
@@ -250,7 +250,7 @@ def test_fork_convnext_pk_gives_the_probabilities_of_the_network_that_wrote_it(
     with caplog.at_level(logging.WARNING):
         bundle = load_model(path, min_max_norm=False)
     assert "sequence_len 1000 ms (fork default)" in caplog.text
-    assert isinstance(bundle.model, LegacyConvNeXt)
+    assert isinstance(bundle.model, ConvNeXtClassifier) and not bundle.config.model.head_norm
     assert bundle.config.model.name == "convnext_tiny"
     assert bundle.classes == list(classes)
     with torch.no_grad():
@@ -262,7 +262,7 @@ def test_fork_convnext_pk_gives_the_probabilities_of_the_network_that_wrote_it(
     caplog.clear()
     again = load_model(out)
     assert "assumed" not in caplog.text
-    assert isinstance(again.model, LegacyConvNeXt)
+    assert again.config.model.time_major and not again.config.model.head_norm
     assert again.config.spectrogram.sequence_len_ms == 800 and again.config.spectrogram.min_max_norm
     with torch.no_grad():
         torch.testing.assert_close(
@@ -278,7 +278,8 @@ def test_converted_resnet_model_pt_loads_weights_only_and_scores_the_same(tmp_pa
     out = convert_legacy(path, sequence_len_ms=1280, min_max_norm=False)
     assert out == tmp_path / "ANIMAL-SPOT.pt"
     content = torch.load(out, weights_only=True)
-    assert content["provenance"]["legacy_layout"] == "animal-spot"
+    assert content["config"]["model"]["time_major"] is True
+    assert content["provenance"]["framing"] == "per_window"
     x_old = torch.randn(1, 1, 40, 64)
     with torch.no_grad():
         got = torch.softmax(load_model(out).model(x_old.transpose(-1, -2)), dim=-1)
@@ -346,3 +347,21 @@ def test_damaged_pk_content_of_the_right_keys_is_bad_model_naming_the_file(tmp_p
     with pytest.raises(BadModel) as info:
         load_model(path, sequence_len_ms=1000, min_max_norm=False)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_model_pt_converted_before_the_layout_options_still_scores_the_same(tmp_path):
+    """Older conversions said ``provenance["legacy_layout"]`` instead of the model options."""
+    path, encoder, classifier = resnet_pk(tmp_path, 18, 3, 2)
+    content = torch.load(convert_legacy(path, sequence_len_ms=1000), weights_only=True)
+    for key in ("time_major", "head_norm"):
+        del content["config"]["model"][key]
+    del content["provenance"]["framing"]
+    content["provenance"]["legacy_layout"] = "animal-spot"
+    old = tmp_path / "old.pt"
+    torch.save(content, old)
+    bundle = load_model(old)
+    assert bundle.config.model.time_major and bundle.provenance["framing"] == "per_window"
+    x_old = torch.randn(1, 1, 40, 64)
+    with torch.no_grad():
+        got = torch.softmax(bundle.model(x_old.transpose(-1, -2)), dim=-1)
+    torch.testing.assert_close(got, reference_probs(encoder, classifier, x_old))

@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 import torch
 
+from animal_spot.data.detector import to_detector
 from animal_spot.errors import BadData
-from animal_spot.training.fit import to_detector, train
+from animal_spot.training.fit import train
 
 from .conftest import CALLS, small_config
 from .test_fit import scalars

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .. import audio
+from ..conventions import AUDIO_SUFFIXES
 from ..errors import AnimalSpotError, BadData
 from .manifest import Clip, read_table, text_problem
 
@@ -19,7 +20,6 @@ logger = logging.getLogger(__name__)
 
 CONVENTION = "CLASS-LABELINFO_ID_YEAR_TAPE_STARTMS_ENDMS.wav"
 CONVENTION_SUFFIXES = frozenset({".wav", ".flac"})
-AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".aif", ".aiff", ".mp3"})
 _NAME_FIX = f"name it {CONVENTION}, e.g. noise-_2381_2010_101BC_149817_150055.wav"
 _DIGITS = re.compile(r"[0-9]+")
 

@@ -23,13 +23,14 @@ from torch.utils.data import Dataset
 
 from .. import audio
 from ..config import AudioConfig, AugmentConfig, SpectrogramConfig
+from ..conventions import AUDIO_SUFFIXES as AUDIO_SUFFIXES
+from ..conventions import is_audio_name
 from ..errors import BadData
 from ..frontend.augment import Augmenter, NoiseBank, seeded_rng, spec_augment
 from ..frontend.cache import SpectrogramCache
 from ..frontend.spectrogram import Frontend, fit_frames
 from .manifest import Clip
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 # Normalisations computed over the frames of a whole window, not frame by frame.
 WINDOW_NORMALIZATIONS = frozenset({"pcen", "per_window"})
 
@@ -47,7 +48,7 @@ class AudioScan:
 
 
 def _is_audio_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in AUDIO_SUFFIXES
+    return is_audio_name(name)
 
 
 def _scan_entry(entry: os.DirEntry[str], scan: AudioScan, folders: list[Path]) -> None:

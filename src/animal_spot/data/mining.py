@@ -201,8 +201,8 @@ def mine(
     check_no_leak(list(tables), splits, train_groups)
 
     from ..bundle import load_model
+    from ..prediction.compose import predictor_for
     from ..prediction.pipeline import Single, thresholds_for
-    from ..prediction.predictor import predictor_for
     from ..prediction.runtime import limit_threads
 
     limit_threads()

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ from typing import Any
 from ..atomic import atomic_open
 from ..config import DataConfig
 from ..console import run_log
+from ..conventions import NOISE_CLASS as NOISE_LABEL
 from ..errors import BadConfig, BadData
-from ..legacy.splits import has_legacy_split, read_legacy_split
+from ..registry import Registry
 from .audit import AuditReport, audit, groups_to_merge
 from .clips import Problem, ReadResult, read_clips_dir, read_csv
 from .fingerprint import clip_key, find_shared_content, fingerprint_clips
@@ -33,8 +34,10 @@ from .suggest import FILE_NAME as SUGGESTION_FILE
 from .suggest import write_suggestion
 
 log = logging.getLogger(__name__)
-NOISE_LABEL = "noise"
 PREPARE_LOG = "prepare.log"
+# Readers of other programs' split files, by name: folder → splits, or None when it holds none
+# (``animal_spot.legacy`` adds ANIMAL-SPOT's train/val/test index files).
+SPLIT_READERS: Registry[Callable[[Path], dict[str, list[Clip]] | None]] = Registry("split reader")
 
 
 @dataclass(frozen=True)
@@ -332,8 +335,10 @@ def load_splits(data: DataConfig, fallback_dir: Path | None = None) -> dict[str,
             else []
             for name in SPLITS
         }
-    if has_legacy_split(folder):  # ANIMAL-SPOT's train/val/test index files: reuse its split
-        return read_legacy_split(folder)
+    for name in SPLIT_READERS:  # another program's split files (ANIMAL-SPOT's): reuse them
+        found = SPLIT_READERS.get(name)(folder)
+        if found is not None:
+            return found
     if fallback_dir is not None and is_prepared(fallback_dir):
         return load_splits(dataclasses.replace(data, data_dir=fallback_dir))
     clips, problems = read_clips_dir(folder)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..annotations import raven
 from ..annotations.event import Event
+from ..conventions import AUDIO_SUFFIXES
 from ..errors import BadTable
 from ..prediction.outputs import COMBINED_TABLE
 from ..prediction.scores import ScoreTrack, read_scores
@@ -24,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 SCORES_SUFFIX = ".scores.csv"
 NO_REFERENCE = "no reference table of this recording"
-AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".aif", ".aiff", ".mp3", ".w64"})
 
 
 def recording_name(table: str | Path) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..config import AudioConfig, SpectrogramConfig, window_frames
+from ..conventions import frames_per_second
 
 
 def preemphasis(samples: torch.Tensor, coefficient: float = 0.98) -> torch.Tensor:
@@ -277,7 +278,7 @@ class Frontend:
         cfg = self.config
         if cfg.norm == "pcen":
             smoothing = pcen_smoothing(
-                cfg.pcen_time_constant_s, self.sample_rate_hz / cfg.hop_length
+                cfg.pcen_time_constant_s, frames_per_second(self.sample_rate_hz, cfg.hop_length)
             )
             return pcen(
                 compressed,

@@ -22,7 +22,7 @@ def convert_legacy(
 
     The training window and the normalisation are fixed in the new file, so ``load_model`` and
     ``animal-spot predict`` need neither flag again. The network keeps its legacy variant
-    (``provenance["legacy_layout"]``), so scores stay identical to the ``.pk``'s.
+    (``ModelConfig.time_major``, ``head_norm``), so scores stay identical to the ``.pk``'s.
 
     Args:
         pk_path: an ANIMAL-SPOT (or fork) ``.pk``.
@@ -39,7 +39,7 @@ def convert_legacy(
     if out.resolve() == pk_path.resolve():
         raise BadModel("the output would overwrite the .pk", path=pk_path, fix="give another path")
     bundle = load_model(pk_path, sequence_len_ms=sequence_len_ms, min_max_norm=min_max_norm)
-    if bundle.provenance.get("legacy_layout") is None:
+    if "legacy_source" not in bundle.provenance:
         raise BadModel("already an animal-spot model.pt; nothing to convert", path=pk_path)
     bundle.save(out)
     log.info("converted %s → %s", pk_path, out)

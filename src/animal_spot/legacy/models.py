@@ -3,8 +3,9 @@
 A ``.pk`` (notes §5) is ``{encoderOpts, classifierOpts, dataOpts, encoderState, classifierState,
 classes}``, plus ``backbone`` in the fork. Its ResNet keys are torchvision's but for
 ``shortcut`` (``downsample``) and ``classifier.linear`` (``fc``); the fork's ConvNeXt encoder
-holds torchvision ``features`` twice (``backbone.*`` and ``features.*``). The networks that
-take the weights are in ``legacy.networks``.
+holds torchvision ``features`` twice (``backbone.*`` and ``features.*``). Our networks take the
+weights as they are: ``ModelConfig.time_major`` feeds them ANIMAL-SPOT's ``(time, freq)`` input
+and ``head_norm=False`` drops torchvision's head LayerNorm the fork's ConvNeXt lacks.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..bundle import ModelBundle, default_provenance
+from ..bundle import FRAMING, PER_WINDOW, ModelBundle, default_provenance
 from ..config import AudioConfig, ExperimentConfig, ModelConfig, SpectrogramConfig
 from ..errors import BadConfig, BadModel
-from .networks import LEGACY_LAYOUT, build_legacy_model
+from ..models import build_model
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ SEQUENCE_LEN_MS = {"ANIMAL-SPOT": 1280.0, "fork": 1000.0}
 MEAN_POOLING = ("avg", "mean", "average")
 # ConvNeXt size by (stem channels, blocks in stage 3).
 CONVNEXT_SIZES = {(96, 9): "tiny", (96, 27): "small", (128, 27): "base", (192, 27): "large"}
+
+
+def is_pk_content(content: Mapping[str, Any]) -> bool:
+    """Whether a loaded dict is an ANIMAL-SPOT ``.pk`` (its encoder options or weights)."""
+    return "encoderState" in content or "encoderOpts" in content
 
 
 def bundle_from_legacy(
@@ -147,12 +153,12 @@ def _bundle_from_legacy(
         raise BadModel(f"its dataOpts cannot be used ({err})", path=path) from None
     config = ExperimentConfig(audio=audio, spectrogram=spectrogram, model=model_config)
     with torch.device("meta"):  # no init cost: every tensor comes from the file
-        model = build_legacy_model(config.model, num_classes)
+        model = build_model(config.model, num_classes)
     _load_weights(model, state, f"{config.model.name} (max_pool {config.model.max_pool})", path)
     model.eval()
     provenance = {
         **default_provenance(),
-        "legacy_layout": LEGACY_LAYOUT,
+        FRAMING: PER_WINDOW,
         "legacy_source": str(path),
         "legacy_program": "fork" if is_fork else "ANIMAL-SPOT",
         "legacy_data_opts": data_opts,
@@ -194,6 +200,7 @@ def _resnet(
             resnet=int(enc["resnet_size"]),
             conv_kernel_size=_first_int(enc.get("conv_kernel_size", 7)),
             max_pool=int(enc.get("max_pool", 1)),
+            time_major=True,
         )
     except (BadConfig, TypeError, ValueError, IndexError) as err:
         raise BadModel(f"encoderOpts {enc} cannot be used ({err})", path=path) from None
@@ -223,7 +230,7 @@ def _convnext(
             "is none of tiny, small, base, large",
             path=path,
         )
-    return ModelConfig(backbone="convnext", convnext=size), state
+    return ModelConfig(backbone="convnext", convnext=size, time_major=True, head_norm=False), state
 
 
 def _classes(value: Any, num_classes: int, path: str | Path) -> list[str]:

@@ -34,6 +34,11 @@ class AudioClassifier(nn.Module):
         self.num_classes = num_classes
         self.num_features = 0
         self.fresh_keys: tuple[str, ...] = ()
+        self.time_major = False  # ANIMAL-SPOT's networks read (time, freq): see ModelConfig
+
+    def oriented(self, x: Tensor) -> Tensor:
+        """``(batch, 1, F, T)`` as the first layer reads it: ``(…, T, F)`` when time-major."""
+        return x.transpose(-1, -2) if self.time_major else x
 
     def forward_features(self, x: Tensor) -> Tensor:
         """``(batch, 1, n_freq, n_frames)`` → last-stage feature map ``(batch, C, h, w)``."""

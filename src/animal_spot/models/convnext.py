@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import torchvision
 from torch import Tensor, nn
 
 from ..config import CONVNEXT_SIZES, ModelConfig
@@ -27,8 +26,10 @@ class ConvNeXtClassifier(AudioClassifier):
     stem_key = "features.0.0.weight"
     head_prefix = "classifier.2."
 
-    def __init__(self, size: str, num_classes: int) -> None:
+    def __init__(self, size: str, num_classes: int, *, head_norm: bool = True) -> None:
         super().__init__(f"convnext_{size}", num_classes)
+        import torchvision  # here, not above: importing it takes seconds a prepare never needs
+
         net = getattr(torchvision.models, self.name)(weights=None, num_classes=num_classes)
         # features[0] = Sequential(Conv2d(3 → C, 4, stride 4), LayerNorm2d): the patchify stem
         stem = one_channel_conv(net.features[0][0])
@@ -36,11 +37,13 @@ class ConvNeXtClassifier(AudioClassifier):
         net.features[0][0] = stem
         self.features = net.features
         self.classifier = net.classifier  # LayerNorm2d(C), Flatten, Linear(C → K)
+        if not head_norm:  # the fork's ConvNeXt pools the features straight into the Linear
+            self.classifier[0] = nn.Identity()
         self.num_features = net.classifier[-1].in_features
 
     def forward_features(self, x: Tensor) -> Tensor:
         """``(batch, 1, F, T)`` → ``(batch, num_features, F/32, T/32)``."""
-        return self.features(x)  # type: ignore[no-any-return]
+        return self.features(self.oriented(x))  # type: ignore[no-any-return]
 
     def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
         """Mean over every position (torchvision's pooling) → LayerNorm → Linear."""
@@ -65,7 +68,9 @@ def _init_like_torchvision(layer: nn.Conv2d | nn.Linear) -> None:
 
 def build_convnext(size: str, config: ModelConfig, num_classes: int) -> ConvNeXtClassifier:
     """A ConvNeXt of ``size``; ``config``'s ResNet stem options do not apply to it."""
-    return ConvNeXtClassifier(size, num_classes)
+    model = ConvNeXtClassifier(size, num_classes, head_norm=config.head_norm)
+    model.time_major = config.time_major
+    return model
 
 
 for _size in CONVNEXT_SIZES:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torchvision
 from torch import Tensor
 
 from ..config import StemAdapt
@@ -26,6 +25,8 @@ _PATH_FIX = "pass --pretrained PATH to a state dict saved with torch.save(model.
 
 def hub_weights_url(name: str) -> str:
     """URL of torchvision's standard ImageNet weights (IMAGENET1K_V1) for model ``name``."""
+    import torchvision  # seconds to import: only when weights are wanted
+
     return str(torchvision.models.get_model_weights(name).IMAGENET1K_V1.url)
 
 

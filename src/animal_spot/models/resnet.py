@@ -5,9 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import cast
 
-import torchvision
 from torch import Tensor, nn
-from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from ..config import RESNET_SIZES, ModelConfig
 from .base import MODELS, AudioClassifier
@@ -37,6 +35,8 @@ class ResNetClassifier(AudioClassifier):
         self, depth: int, num_classes: int, *, conv_kernel_size: int = 7, max_pool: int = 1
     ) -> None:
         super().__init__(f"resnet{depth}", num_classes)
+        import torchvision  # here, not above: importing it takes seconds a prepare never needs
+
         net = getattr(torchvision.models, self.name)(weights=None, num_classes=num_classes)
         k = conv_kernel_size
         self.conv1 = nn.Conv2d(1, 64, k, stride=2, padding=k // 2, bias=False)
@@ -56,7 +56,7 @@ class ResNetClassifier(AudioClassifier):
 
     def forward_features(self, x: Tensor) -> Tensor:
         """``(batch, 1, F, T)`` → ``(batch, num_features, F/32, T/32)`` (F/16 for max_pool 2)."""
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(self.bn1(self.conv1(self.oriented(x))))
         x = self.maxpool(x)
         x = self.layer1(x)
         x = self.layer2(x)
@@ -76,6 +76,8 @@ class ResNetClassifier(AudioClassifier):
 
 def _stride_first_block(block: nn.Module) -> tuple[str, ...]:
     """Make layer1's first block stride by 2 (max_pool 0); return the keys ImageNet lacks."""
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+
     if isinstance(block, Bottleneck):
         # torchvision strides a bottleneck on its 3×3 conv; its 1×1 shortcut (64 → 256) exists
         # already, so the ImageNet weights still fit, only the stride changes
@@ -95,12 +97,14 @@ def _stride_first_block(block: nn.Module) -> tuple[str, ...]:
 
 def build_resnet(depth: int, config: ModelConfig, num_classes: int) -> ResNetClassifier:
     """A ResNet of ``depth`` with the stem options of ``config``."""
-    return ResNetClassifier(
+    model = ResNetClassifier(
         depth,
         num_classes,
         conv_kernel_size=config.conv_kernel_size,
         max_pool=config.max_pool,
     )
+    model.time_major = config.time_major
+    return model
 
 
 for _depth in RESNET_SIZES:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..conventions import is_noise
 from .pipeline import Scorer
 from .predictor import FileScores, Progress, Select
 from .scores import ScoreTrack
@@ -55,7 +56,7 @@ class Cascade:
                 hop_s,
             )
         self.candidate_threshold = candidate_threshold
-        noise = [i for i, c in enumerate(self.classes) if c.lower() == "noise"]
+        noise = [i for i, c in enumerate(self.classes) if is_noise(c)]
         self.target_columns = [i for i in range(len(self.classes)) if i not in noise] or list(
             range(len(self.classes))
         )

@@ -6,14 +6,23 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
-from ..bundle import ModelBundle, load_model
+from ..bundle import FRAMING, PER_WINDOW, ModelBundle, load_model
 from ..config import PredictConfig
 from ..errors import BadConfig
+from ..features.predictor import EmbeddingPredictor
 from .pipeline import Ensemble, Scorer, Single, TwoStage
-from .predictor import Predictor, predictor_for
+from .predictor import Predictor
 
 log = logging.getLogger(__name__)
+
+
+def predictor_for(bundle: ModelBundle, **options: Any) -> Predictor:
+    """The Predictor a bundle needs (`Predictor`'s arguments): spectrograms or BirdNET's."""
+    if bundle.config.model.backbone == "birdnet":
+        return EmbeddingPredictor(bundle, **options)
+    return Predictor(bundle, **options)
 
 
 def build_scorer(config: PredictConfig) -> Scorer:
@@ -104,8 +113,8 @@ def wants_legacy_windows(bundle: ModelBundle, config: PredictConfig, path: Path)
         if config.legacy_windows and is_birdnet:
             raise BadConfig("--legacy_windows is for spectrogram networks, not birdnet", path=path)
         return config.legacy_windows
-    # The converter's mark: the .pk's network layout (`legacy.models`).
-    if is_birdnet or not bundle.provenance.get("legacy_layout"):
+    # A model trained on per-window spectrograms (an ANIMAL-SPOT one) is scored the same way.
+    if is_birdnet or bundle.provenance.get(FRAMING) != PER_WINDOW:
         return False
     frame_grid = [
         flag

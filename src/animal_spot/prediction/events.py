@@ -24,11 +24,11 @@ from typing import Literal
 import numpy as np
 
 from ..annotations.event import Event
+from ..conventions import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
+from ..conventions import NOISE_CLASS as NOISE_LABEL
 from .scores import ScoreTrack
 
 Span = Literal["centre", "window"]
-DEFAULT_THRESHOLD = 0.5
-NOISE_LABEL = "noise"
 
 
 def noise_class_of(classes: tuple[str, ...]) -> str | None:

@@ -106,7 +106,7 @@ def clip_sets(bundle: ModelBundle, data_dir: Path | None) -> tuple[list[Clip], l
     test = folder / "test.csv"
     splits["test"] = read_manifest(test) if test.is_file() else []
     if bundle.config.train.task == "detector":
-        from ..training.fit import to_detector
+        from ..data.detector import to_detector
 
         splits = to_detector(splits)
     calibration, check = splits["val"], splits["test"]

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..conventions import DEFAULT_THRESHOLD, is_noise
 from ..errors import BadModel
 from .predictor import FileScores, Predictor, Progress, Select, collect
 from .scores import ScoreTrack
@@ -149,7 +150,7 @@ class TwoStage:
     """
 
     def __init__(self, detector: Predictor, classifier: Scorer, detector_name: str) -> None:
-        noise = [c for c in detector.classes if c.lower() == "noise"]
+        noise = [c for c in detector.classes if is_noise(c)]
         if not noise or len(detector.classes) < 2:
             raise BadModel(
                 f"a detector needs a noise class and a target class; it has {detector.classes}",
@@ -161,7 +162,11 @@ class TwoStage:
         self.classes = classifier.classes
         stored = detector.bundle.thresholds
         targets = [c for c in detector.classes if c != noise[0]]
-        self.detector_threshold = float(stored.get(targets[0], 0.5)) if len(targets) == 1 else 0.5
+        self.detector_threshold = (
+            float(stored.get(targets[0], DEFAULT_THRESHOLD))
+            if len(targets) == 1
+            else DEFAULT_THRESHOLD
+        )
         self.noise_index = detector.classes.index(noise[0])
 
     @property
@@ -206,7 +211,7 @@ class TwoStage:
 
 
 def thresholds_for(
-    scorer: Scorer, threshold: float | None, default: float = 0.5
+    scorer: Scorer, threshold: float | None, default: float = DEFAULT_THRESHOLD
 ) -> Mapping[str, float]:
     """One threshold for every class when given, else the model's per-class ones (default 0.5)."""
     if threshold is not None:

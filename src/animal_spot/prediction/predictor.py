@@ -13,13 +13,13 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from .. import audio
 from ..bundle import ModelBundle
+from ..conventions import noise_index
 from ..errors import BadConfig
 from ..frontend.spectrogram import Frontend, fit_frames
 from .exact_windows import SampleGrid, cut
@@ -291,21 +291,12 @@ class Predictor:
         return collect(self.reference_batches(samples), [self], name)
 
 
-def predictor_for(bundle: ModelBundle, **options: Any) -> Predictor:
-    """The Predictor a bundle needs (`Predictor`'s arguments): spectrograms or BirdNET's."""
-    if bundle.config.model.backbone == "birdnet":
-        from ..features.predictor import EmbeddingPredictor
-
-        return EmbeddingPredictor(bundle, **options)
-    return Predictor(bundle, **options)
-
-
 def unscored_row(classes: Sequence[str]) -> np.ndarray:
     """Scores of a window no model looked at: all on the noise class if there is one, else 0."""
     row = np.zeros(len(classes))
-    noise = [i for i, c in enumerate(classes) if c.lower() == "noise"]
-    if noise:
-        row[noise[0]] = 1.0
+    noise = noise_index(classes)
+    if noise is not None:
+        row[noise] = 1.0
     return row
 
 

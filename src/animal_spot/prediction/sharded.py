@@ -13,15 +13,6 @@ from ..atomic import folder_lock
 from ..cells import printable
 from ..config import PredictConfig, from_dict, to_dict
 from ..errors import BadAudio, BadConfig
-from .api import (
-    PredictResult,
-    durations_of,
-    plan,
-    report_errors,
-    scan_recordings,
-    score_all,
-    write_folder_files,
-)
 from .outputs import (
     COMBINED_TABLE,
     PREDICT_LOG,
@@ -32,6 +23,15 @@ from .outputs import (
 )
 from .pipeline import Scorer, thresholds_for
 from .shards import SHARDS_DIR, Shard, assign
+from .steps import (
+    PredictResult,
+    durations_of,
+    plan,
+    report_errors,
+    scan_recordings,
+    score_all,
+    write_folder_files,
+)
 from .summary import PREDICTED, RunTiming, read_summary, write_summary
 
 log = logging.getLogger(__name__)

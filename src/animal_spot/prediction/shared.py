@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .. import audio
+from ..conventions import frames_per_second
 from .pipeline import Ensemble, Scorer, Single, average_tracks
 from .predictor import FileScores, Predictor, Progress, Select, unscored_row
 from .scores import ScoreTrack
@@ -50,7 +51,7 @@ class SharedOverlap:
         self.classes = predictor.classes
         self.stride = feature_stride(predictor)
         grid = predictor.grid
-        frames_per_s = grid.sample_rate_hz / grid.hop_length
+        frames_per_s = frames_per_second(grid.sample_rate_hz, grid.hop_length)
         self.block_frames = max(1, round(block_s * frames_per_s / self.stride)) * self.stride
 
     @property

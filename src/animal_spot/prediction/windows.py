@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..conventions import frames_to_seconds, seconds_to_frames
 from ..errors import BadConfig
 
 
@@ -42,7 +43,7 @@ class WindowGrid:
     hop_s: float
 
     def __post_init__(self) -> None:
-        frame_s = self.hop_length / self.sample_rate_hz
+        frame_s = frames_to_seconds(1, self.sample_rate_hz, self.hop_length)
         if self.hop_s < frame_s:
             raise BadConfig(
                 f"predict.hop_s = {self.hop_s} is shorter than one STFT frame ({frame_s:.4f} s)"
@@ -60,7 +61,7 @@ class WindowGrid:
         hop_s: float,
     ) -> WindowGrid:
         """A grid whose windows hold int(window_s · sr / hop) frames (ANIMAL-SPOT's count)."""
-        frames = int(window_s * sample_rate_hz / hop_length)
+        frames = seconds_to_frames(window_s, sample_rate_hz, hop_length)
         return cls(sample_rate_hz, n_fft, hop_length, frames, hop_s)
 
     @property

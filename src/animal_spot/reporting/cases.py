@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..conventions import noise_index
 from .scoring import SplitScores
 
 MAX_CASES = 8
@@ -22,7 +23,7 @@ class Mistake:
 
 
 def _noise_index(classes: list[str]) -> int | None:
-    return next((i for i, c in enumerate(classes) if c.lower() == "noise"), None)
+    return noise_index(classes)
 
 
 def worst_mistakes(

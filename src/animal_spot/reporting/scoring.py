@@ -47,7 +47,7 @@ def read_test_clips(run: RunInfo) -> list[Clip]:
         return []
     splits: dict[str, list[Clip]] = {"test": read_manifest(run.data_dir / "test.csv")}
     if run.config.train.task == "detector":
-        from ..training.fit import to_detector
+        from ..data.detector import to_detector
 
         splits = to_detector(splits)
     return usable_splits(splits)["test"]

@@ -18,13 +18,12 @@ from ..annotations.event import Event
 from ..annotations.raven import read_table
 from ..annotations.reader import decode_table, unescape_cell
 from ..cells import printable
+from ..conventions import NOISE_CLASS as NOISE_LABEL  # a wrong detection becomes noise
 from ..errors import BadConfig, BadTable
 from ..prediction.outputs import COMBINED_TABLE, KINDS, output_bases
 
 PREDICTION_JSON = "prediction.json"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the reader's: a cell holds no other breaks
-# The label prepare and evaluate treat as "no call": what a wrong detection becomes.
-NOISE_LABEL = "noise"
 
 Found = tuple[str, Path, Path]  # (recording name, its audio, its table relative to the folder)
 

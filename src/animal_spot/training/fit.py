@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import math
@@ -25,6 +24,7 @@ from ..atomic import atomic_open
 from ..bundle import ModelBundle, default_provenance, first_line
 from ..config import ExperimentConfig, TrainConfig, save_toml, to_dict
 from ..console import is_interactive, run_log
+from ..data.detector import to_detector
 from ..data.manifest import Clip, class_names
 from ..data.prepare import load_splits
 from ..data.sampling import class_weights
@@ -54,8 +54,6 @@ BACKBONE_DEFAULTS: dict[str, dict[str, float]] = {
     # A head on fixed embeddings: Adam's usual 1e-3 at batch 16.
     "birdnet": {"lr": 6.25e-5, "beta1": 0.9, "lr_patience_epochs": 10},
 }
-NOISE = "noise"
-TARGET = "target"
 EPOCH_SYNC_WARNING = ".*when logging on epoch level in distributed setting"
 # Lightning's own use of a torch API it deprecated: printed once per call site, several times.
 TRAIN_LOG = "train.log"
@@ -91,24 +89,6 @@ def resolved_hyperparameters(config: ExperimentConfig) -> dict[str, float]:
             if cfg.lr_patience_epochs is not None
             else int(defaults["lr_patience_epochs"])
         ),
-    }
-
-
-def to_detector(splits: Mapping[str, Sequence[Clip]]) -> dict[str, list[Clip]]:
-    """Every class but ``noise`` becomes ``target``: the first stage of a two-stage pipeline."""
-    labels = {c.label for clips in splits.values() for c in clips}
-    noise = [label for label in labels if label.lower() == NOISE]
-    if not noise:
-        raise BadData(
-            f"a detector needs a 'noise' class; the classes are {sorted(labels)}",
-            fix="add clips labelled noise",
-        )
-    return {
-        phase: [
-            dataclasses.replace(c, label=NOISE if c.label.lower() == NOISE else TARGET)
-            for c in clips
-        ]
-        for phase, clips in splits.items()
     }
 
 
