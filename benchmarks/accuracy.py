@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import os
 import platform
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("ANIMAL_SPOT_REPORT", "0")  # figures only: no report.html per run
 
 from accuracy_classification import (
     FINCH,

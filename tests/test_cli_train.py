@@ -122,7 +122,7 @@ def test_legacy_config_file_and_set_override_configure_a_run(tmp_path, prepared_
                 "# an ANIMAL-SPOT training config",
                 f"data_dir={prepared_dir}",
                 f"model_dir={tmp_path / 'runs'}",
-                "checkpoint_dir=/*USER-SPECIFIC-DIRECTORY*/",
+                f"checkpoint_dir={tmp_path / 'checkpoints'}",
                 "batch_size=4",
                 "learning_rate=1e-5",
                 "beta1=0.7",

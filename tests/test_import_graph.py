@@ -2,7 +2,8 @@
 itself through others.
 
 Every ``import`` and ``from … import`` of a module counts, at its top or inside a function, since
-either runs the imported module (and its package's ``__init__``) first.
+either runs the imported module (and its package's ``__init__``) first; those under
+``if TYPE_CHECKING:`` never run and do not count.
 """
 
 from __future__ import annotations
@@ -43,6 +44,28 @@ def _imported(module: str, is_package: bool, node: ast.AST, known: set[str]) -> 
     return [f"{target}.{a.name}" if f"{target}.{a.name}" in known else target for a in node.names]
 
 
+def _is_type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None) if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement that can run: all but those under ``if TYPE_CHECKING:``."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif _is_type_checking(node):
+            pending.extend(getattr(node, "orelse", []))
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def import_graph() -> dict[str, set[str]]:
     """Module → the package modules it imports (the nearest existing module of each name)."""
     modules = _modules()
@@ -50,13 +73,12 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module, (path, is_package) in modules.items():
         edges = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                for target in _imported(module, is_package, node, known):
-                    while target not in known and "." in target:
-                        target = target.rsplit(".", 1)[0]
-                    if target != module:
-                        edges.add(target)
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            for target in _imported(module, is_package, node, known):
+                while target not in known and "." in target:
+                    target = target.rsplit(".", 1)[0]
+                if target != module:
+                    edges.add(target)
         graph[module] = edges
     return graph
 
@@ -107,6 +129,7 @@ def test_the_graph_sees_imports_at_the_top_and_inside_functions() -> None:
     assert "animal_spot.config" in graph["animal_spot.bundle"]  # at the top
     assert "animal_spot.legacy" in graph["animal_spot.cli"]  # inside main()
     assert "animal_spot.prediction.steps" in graph["animal_spot.prediction.sharded"]
+    assert "animal_spot.bundle" not in graph["animal_spot.extensions"]  # under TYPE_CHECKING
 
 
 def test_cycle_finder_finds_a_cycle_and_passes_a_chain() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from .atomic import atomic_path
 from .config import ExperimentConfig, experiment_from_dict, frontend_dict, to_dict
 from .conventions import DEFAULT_THRESHOLD, noise_index
 from .errors import BadConfig, BadModel
+from .extensions import MODEL_READERS
 from .models import AudioClassifier, build_model
-from .registry import Registry
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format_version", "config", "classes", "state_dict")
@@ -164,23 +163,6 @@ def _with_time_major_layout(
         config.model, time_major=True, head_norm=config.model.backbone != "convnext"
     )
     return dataclasses.replace(config, model=model), {FRAMING: PER_WINDOW, **provenance}
-
-
-@dataclass(frozen=True)
-class ModelReader:
-    """Reads another program's model file into a bundle (``animal_spot.legacy`` adds one).
-
-    Attributes:
-        claims: whether a loaded dict is this reader's kind of file.
-        read: ``(content, path, sequence_len_ms=…, min_max_norm=…)`` → bundle; the two options
-            fill in what such a file does not store.
-    """
-
-    claims: Callable[[Mapping[str, Any]], bool]
-    read: Callable[..., ModelBundle]
-
-
-MODEL_READERS: Registry[ModelReader] = Registry("model reader")
 
 
 def load_model(

@@ -5,8 +5,8 @@ logs at DEBUG, ``--no_cuda`` hides the GPUs, ``--log_dir`` writes ``TRAIN.log`` 
 ``PREDICT.log`` there, ``--summary_dir`` takes the TensorBoard summaries, ``--jit_save`` writes a
 TorchScript model beside ``model.pt``; ``--visualize`` and ``--jit_load`` are predict options
 of their own);
-``--checkpoint_path`` did nothing in ``predict.py`` and does nothing here, ``--checkpoint_dir``
-is taken with a warning (checkpoints stay in the run directory); the rest stop with one line
+``--checkpoint_path`` did nothing in ``predict.py`` and does nothing here; ``--checkpoint_dir``
+is a training option of its own (``TrainConfig.checkpoint_dir``). The rest stop with one line
 that says what to use instead.
 """
 
@@ -26,11 +26,6 @@ log = logging.getLogger(__name__)
 
 # flag → what to use instead (the flag is refused with this)
 REFUSED_TRAIN: dict[str, str] = {}
-# Every ANIMAL-SPOT training script passes it (main.py failed without it): taken, and said.
-CHECKPOINT_DIR_NOTE = (
-    "--checkpoint_dir: checkpoints stay in the run directory (RUN/last.ckpt and best.ckpt; "
-    "--resume continues from them)"
-)
 REFUSED_PREDICT: dict[str, str] = {}
 
 
@@ -52,7 +47,6 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--jit_save", action="store_true", help="also write model.torchscript.pt beside model.pt"
     )
-    group.add_argument("--checkpoint_dir", type=Path, help="taken; checkpoints stay in the run")
 
 
 def add_predict_flags(parser: argparse.ArgumentParser) -> None:
@@ -102,8 +96,6 @@ def train_flags(args: argparse.Namespace) -> Iterator[None]:
     _refuse(args, REFUSED_TRAIN)
     if args.start_from_scratch and getattr(args, "train.resume", None):
         raise BadConfig("--start_from_scratch and --resume contradict each other; choose one")
-    if args.checkpoint_dir:
-        log.warning(CHECKPOINT_DIR_NOTE)
     if args.no_cuda:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before CUDA starts: the run sees no GPU
     with _common(args, "TRAIN.log"):

@@ -17,14 +17,13 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from .conventions import seconds_to_frames
 from .errors import BadConfig
-from .registry import Registry
+from .extensions import CONFIG_READERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -408,6 +407,9 @@ class TrainConfig:
     summary_dir: Path | None = option(
         None, "also write the TensorBoard summaries into DIR/<run name> (ANIMAL-SPOT's flag)"
     )
+    checkpoint_dir: Path | None = option(
+        None, "write last.ckpt and best.ckpt into DIR/<run name> (default: the run directory)"
+    )
 
     def __post_init__(self) -> None:
         _check_finite("train", self)
@@ -787,11 +789,6 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise BadConfig(f"not valid TOML ({err})", path=path, fix="fix the line named") from None
-
-
-# Readers of other programs' config files, by name: path → config (``animal_spot.legacy``
-# adds ANIMAL-SPOT's key=value files). ``load_config`` hands them every file not named .toml.
-CONFIG_READERS: Registry[Callable[[Path], ExperimentConfig]] = Registry("config reader")
 
 
 def load_config(path: str | Path) -> ExperimentConfig:

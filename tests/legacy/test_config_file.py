@@ -141,10 +141,11 @@ def test_training_template_gives_the_training_config(tmp_path, caplog):
         2,
         2,
     )
-    assert set(legacy.ignored) == {"src_dir", "debug", "checkpoint_dir", "log_dir"}
+    assert set(legacy.ignored) == {"src_dir", "debug", "log_dir"}
     assert config.train.summary_dir == tmp_path / "summaries"  # TensorBoard also goes there
+    assert config.train.checkpoint_dir == tmp_path / "checkpoints"  # and the checkpoints
     warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 4 and all("\n" not in w and "ignoring" in w for w in warnings)
+    assert len(warnings) == 3 and all("\n" not in w and "ignoring" in w for w in warnings)
 
 
 def test_prediction_template_gives_the_prediction_config(tmp_path, caplog):
@@ -194,7 +195,6 @@ def test_every_option_of_the_notes_is_honoured_or_named_as_ignored(tmp_path, kin
             "debug",
             "jit_save",
             "no_cuda",
-            "checkpoint_dir",
             "log_dir",
             "src_dir",
         }

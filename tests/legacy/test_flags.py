@@ -95,7 +95,20 @@ def test_the_training_flags_do_what_they_did(tmp_path, prepared, monkeypatch, ca
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))  # the report's copy
     scripted = torch.jit.load(str(run / "model.torchscript.pt"))
     assert scripted(torch.zeros(1, 1, 32, 62)).shape[-1] == 2
-    assert "--checkpoint_dir: checkpoints stay in the run directory" in caplog.text
+    saved = tmp_path / "checkpoints" / "old"
+    assert (saved / "last.ckpt").is_file() and (saved / "best.ckpt").is_file()
+    assert not list(run.glob("*.ckpt"))
+    # --resume without a name continues the run whose checkpoint in --checkpoint_dir is newest
+    code = main(
+        [
+            "train", "--data_dir", str(prepared), "--model_dir", str(tmp_path / "runs"),
+            *SMALL, "--batch_size", "4", "--learning_rate", "1e-5", "--max_train_epochs", "2",
+            "--checkpoint_dir", str(tmp_path / "checkpoints"), "--resume", "--no_report",
+            "--summary_dir", str(tmp_path / "summaries"),
+        ]
+    )  # fmt: skip
+    assert code == 0 and [p.name for p in (tmp_path / "runs").iterdir()] == ["old"]
+    assert json.loads((run / "metrics.json").read_text())["epochs_run"] == 2  # one more epoch
 
 
 def test_start_from_scratch_with_resume_is_one_line(tmp_path, prepared, capsys):

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from ..config import DataConfig
 from ..console import run_log
 from ..conventions import NOISE_CLASS as NOISE_LABEL
 from ..errors import BadConfig, BadData
-from ..registry import Registry
+from ..extensions import SPLIT_READERS
 from .audit import AuditReport, audit, groups_to_merge
 from .clips import Problem, ReadResult, read_clips_dir, read_csv
 from .fingerprint import clip_key, find_shared_content, fingerprint_clips
@@ -35,9 +35,6 @@ from .suggest import write_suggestion
 
 log = logging.getLogger(__name__)
 PREPARE_LOG = "prepare.log"
-# Readers of other programs' split files, by name: folder → splits, or None when it holds none
-# (``animal_spot.legacy`` adds ANIMAL-SPOT's train/val/test index files).
-SPLIT_READERS: Registry[Callable[[Path], dict[str, list[Clip]] | None]] = Registry("split reader")
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ IGNORED = {
     "debug": "use --log_level DEBUG",
     "no_cuda": "the device is chosen automatically; hide GPUs with CUDA_VISIBLE_DEVICES=",
     "log_dir": "logs go into the run directory or to the terminal",
-    "checkpoint_dir": "checkpoints go into the run directory",
     "jit_save": "give --jit_save on the command line, or run `animal-spot export`",
     "checkpoint_path": "unused by ANIMAL-SPOT too",
     "use_probability_priority": "a fork evaluation option; not reproduced by evaluate --legacy",

@@ -48,11 +48,6 @@ MEAN_POOLING = ("avg", "mean", "average")
 CONVNEXT_SIZES = {(96, 9): "tiny", (96, 27): "small", (128, 27): "base", (192, 27): "large"}
 
 
-def is_pk_content(content: Mapping[str, Any]) -> bool:
-    """Whether a loaded dict is an ANIMAL-SPOT ``.pk`` (its encoder options or weights)."""
-    return "encoderState" in content or "encoderOpts" in content
-
-
 def bundle_from_legacy(
     content: Mapping[str, Any],
     path: str | Path,

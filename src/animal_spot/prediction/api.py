@@ -38,9 +38,7 @@ from .pipeline import thresholds_for
 from .runtime import limit_threads, tune_malloc
 from .sharded import predict_shard
 from .shards import resolve_shard
-from .steps import RECORDING_OUTPUTS as RECORDING_OUTPUTS
 from .steps import PredictResult as PredictResult
-from .steps import RecordingOutput as RecordingOutput
 from .steps import (
     check_recording_outputs,
     durations_of,

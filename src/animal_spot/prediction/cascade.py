@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..conventions import is_noise
-from .pipeline import Scorer
+from .pipeline import Scorer, Wrapper
 from .predictor import FileScores, Progress, Select
 from .scores import ScoreTrack
 
@@ -32,7 +32,7 @@ CANDIDATE_THRESHOLD = 0.05
 _EPS = 1e-6
 
 
-class Cascade:
+class Cascade(Wrapper):
     """A Scorer that scores a window grid coarse to fine; answers like the scorer it wraps."""
 
     def __init__(
@@ -43,8 +43,8 @@ class Cascade:
         hop_s: float,
         candidate_threshold: float = CANDIDATE_THRESHOLD,
     ) -> None:
+        super().__init__(scorer)
         self.scorer = scorer
-        self.classes = scorer.classes
         self.window_s = window_s
         self.hop_s = hop_s
         self.step = max(1, int(window_s / hop_s + _EPS) // 2)  # windows per instant / 2
@@ -60,14 +60,6 @@ class Cascade:
         self.target_columns = [i for i in range(len(self.classes)) if i not in noise] or list(
             range(len(self.classes))
         )
-
-    @property
-    def band_hz(self) -> tuple[float, float]:
-        return self.scorer.band_hz
-
-    @property
-    def thresholds(self) -> dict[str, float]:
-        return self.scorer.thresholds
 
     def is_coarse(self, start_s: float) -> bool:
         """Every ``step``-th window (window starts sit on STFT frames, near ``i · hop``)."""

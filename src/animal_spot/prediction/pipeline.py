@@ -40,13 +40,12 @@ class Scorer(Protocol):
     ) -> FileScores: ...
 
 
-class Single:
-    """One model as a Scorer."""
+class OneModel:
+    """Base of the scorers of one Predictor's model: its classes, band and stored thresholds."""
 
     def __init__(self, predictor: Predictor) -> None:
         self.predictor = predictor
         self.classes = predictor.classes
-        self.score_file = predictor.score_file
 
     @property
     def band_hz(self) -> tuple[float, float]:
@@ -55,6 +54,31 @@ class Single:
     @property
     def thresholds(self) -> dict[str, float]:
         return dict(self.predictor.bundle.thresholds)
+
+
+class Wrapper:
+    """Base of the scorers that choose or combine the windows of another scorer, ``inner``,
+    and answer with its classes, band and thresholds."""
+
+    def __init__(self, inner: Scorer) -> None:
+        self.inner = inner
+        self.classes = inner.classes
+
+    @property
+    def band_hz(self) -> tuple[float, float]:
+        return self.inner.band_hz
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return self.inner.thresholds
+
+
+class Single(OneModel):
+    """One model as a Scorer."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        super().__init__(predictor)
+        self.score_file = predictor.score_file
 
 
 class Ensemble:
@@ -138,7 +162,7 @@ def average_tracks(
     return FileScores(track, embeddings, parts[0].duration_s)
 
 
-class TwoStage:
+class TwoStage(Wrapper):
     """A target/noise detector over every window, then the classifier only where it fired.
 
     A detector window fires when its target score (1 − its noise probability) reaches the
@@ -157,9 +181,9 @@ class TwoStage:
                 path=detector_name,
                 fix="train it with --task detector",
             )
+        super().__init__(classifier)
         self.detector = detector
         self.classifier = classifier
-        self.classes = classifier.classes
         stored = detector.bundle.thresholds
         targets = [c for c in detector.classes if c != noise[0]]
         self.detector_threshold = (
@@ -168,14 +192,6 @@ class TwoStage:
             else DEFAULT_THRESHOLD
         )
         self.noise_index = detector.classes.index(noise[0])
-
-    @property
-    def band_hz(self) -> tuple[float, float]:
-        return self.classifier.band_hz
-
-    @property
-    def thresholds(self) -> dict[str, float]:
-        return self.classifier.thresholds
 
     def detections(self, track: ScoreTrack) -> np.ndarray:
         """``(n, 2)`` start/end of the detector's firing windows, overlapping ones merged."""

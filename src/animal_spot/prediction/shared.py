@@ -24,7 +24,7 @@ import torch
 
 from .. import audio
 from ..conventions import frames_per_second
-from .pipeline import Ensemble, Scorer, Single, average_tracks
+from .pipeline import Ensemble, OneModel, Scorer, Single, Wrapper, average_tracks
 from .predictor import FileScores, Predictor, Progress, Select, unscored_row
 from .scores import ScoreTrack
 from .windows import window_starts
@@ -43,24 +43,15 @@ def feature_stride(predictor: Predictor) -> int:
     return max(1, round(width / columns))
 
 
-class SharedOverlap:
+class SharedOverlap(OneModel):
     """One Predictor's model with shared overlap; answers like a Scorer of that model."""
 
     def __init__(self, predictor: Predictor, block_s: float = BLOCK_S) -> None:
-        self.predictor = predictor
-        self.classes = predictor.classes
+        super().__init__(predictor)
         self.stride = feature_stride(predictor)
         grid = predictor.grid
         frames_per_s = frames_per_second(grid.sample_rate_hz, grid.hop_length)
         self.block_frames = max(1, round(block_s * frames_per_s / self.stride)) * self.stride
-
-    @property
-    def band_hz(self) -> tuple[float, float]:
-        return self.predictor.band_hz
-
-    @property
-    def thresholds(self) -> dict[str, float]:
-        return dict(self.predictor.bundle.thresholds)
 
     def _frames(self, path: str | Path) -> Iterator[torch.Tensor]:
         p = self.predictor
@@ -161,21 +152,13 @@ class SharedOverlap:
         return FileScores(track, embeddings, float(spans[-1, 1]))
 
 
-class FastEnsemble:
+class FastEnsemble(Wrapper):
     """Shared-overlap members averaged window by window (each member reads the audio)."""
 
     def __init__(self, ensemble: Ensemble) -> None:
+        super().__init__(ensemble)
         self.ensemble = ensemble
         self.members = [SharedOverlap(p) for p in ensemble.predictors]
-        self.classes = ensemble.classes
-
-    @property
-    def band_hz(self) -> tuple[float, float]:
-        return self.ensemble.band_hz
-
-    @property
-    def thresholds(self) -> dict[str, float]:
-        return self.ensemble.thresholds
 
     def score_file(self, path: str | Path, name: str | None = None, **kwargs: object) -> FileScores:
         parts = [m.score_file(path, name, **kwargs) for m in self.members]  # type: ignore[arg-type]

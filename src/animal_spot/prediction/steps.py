@@ -9,7 +9,7 @@ import contextlib
 import logging
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,12 +18,11 @@ from tqdm import tqdm  # the type of console.progress's bars
 from .. import audio, console
 from ..annotations.event import Event
 from ..annotations.raven import write_table
-from ..bundle import ModelBundle
 from ..cells import printable
 from ..config import PredictConfig
 from ..data.dataset import scan_audio, warn_skipped
 from ..errors import AnimalSpotError, BadAudio, BadConfig
-from ..registry import Registry
+from ..extensions import RECORDING_OUTPUTS
 from . import events as event_rules
 from .compose import build_scorer as build_scorer
 from .compose import primary_bundle
@@ -67,24 +66,6 @@ class PredictResult:
             f"{len(self.skipped)} skipped as done, {len(self.errors)} unreadable; "
             f"{self.n_events} events"
         )
-
-
-@dataclass(frozen=True)
-class RecordingOutput:
-    """One more file per recording, written after its selection table.
-
-    Attributes:
-        flag: the ``PredictConfig`` field (a bool) that asks for it, e.g. ``legacy_log``.
-        write: ``(scores, bundle, config, selection table, duration_s)`` → writes the file
-            beside the table.
-    """
-
-    flag: str
-    write: Callable[[FileScores, ModelBundle, PredictConfig, Path, float], None]
-
-
-# Files of other programs' formats, by name (``animal_spot.legacy`` adds ANIMAL-SPOT's log).
-RECORDING_OUTPUTS: Registry[RecordingOutput] = Registry("recording output")
 
 
 def check_recording_outputs(cfg: PredictConfig) -> None:

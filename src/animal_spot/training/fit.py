@@ -42,7 +42,13 @@ from .callbacks import (
 )
 from .data import ClipDataModule
 from .module import ClassifierModule
-from .run_dir import RUN_NAME_VARIABLE, check_resume, claimed_run_dir, run_dir_path
+from .run_dir import (
+    RUN_NAME_VARIABLE,
+    check_resume,
+    checkpoint_folder,
+    claimed_run_dir,
+    run_dir_path,
+)
 from .suitability import check_band, check_frontend, check_network, warn_about_frontend
 
 log = logging.getLogger(__name__)
@@ -221,7 +227,9 @@ def train(
     input_shape = check_frontend(config)
     run_dir = run_dir_path(config)
     writer = rank_zero_only.rank == 0  # the other ranks of a distributed run write nothing
-    with claimed_run_dir(run_dir, is_writer=writer), _train_log(run_dir, writer):
+    checkpoints = checkpoint_folder(config, run_dir)
+    claimed = claimed_run_dir(run_dir, is_writer=writer, checkpoints=checkpoints)
+    with claimed, _train_log(run_dir, writer):
         result = _train_in(run_dir, config, splits, input_shape, writer, callbacks)
         if writer and is_report_wanted(report):
             _write_report(run_dir, result)
@@ -269,7 +277,8 @@ def _train_in(
             f"{', '.join(classes)}"
         )
     # Checked before config.toml is rewritten, so a refused resume changes nothing.
-    resume_from = check_resume(run_dir, config, classes) if cfg.resume else None
+    saved_in = checkpoint_folder(config, run_dir)
+    resume_from = check_resume(run_dir, config, classes, saved_in) if cfg.resume else None
     if cfg.resume and resume_from is None:
         log.info("%s: no last.ckpt to resume from; starting afresh", run_dir)
     hyper = resolved_hyperparameters(config)
@@ -288,7 +297,7 @@ def _train_in(
         lr_patience_epochs=int(hyper["lr_patience_epochs"]),
         loss_weight=_loss_weight(config, datamodule.datasets["train"].labels, len(classes)),
     )
-    checkpoints = RunCheckpoints(run_dir)
+    checkpoints = RunCheckpoints(saved_in)
     settings = settings_summary(config, splits, classes, hyper)
     trainer = _trainer(config, run_dir, checkpoints, settings, callbacks)
     if writer:  # after every error a config can raise, once per run

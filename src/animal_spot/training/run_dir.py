@@ -43,10 +43,21 @@ RESUMABLE = {
 RESUMABLE_SECTIONS = {"predict"}  # prediction settings only travel into model.pt
 
 
-def newest_run(model_dir: Path) -> Path | None:
-    """The run directory under ``model_dir`` whose ``last.ckpt`` was written last."""
-    checkpoints = sorted(model_dir.glob(f"*/{LAST}"), key=lambda p: p.stat().st_mtime_ns)
-    return checkpoints[-1].parent if checkpoints else None
+def newest_run(model_dir: Path, checkpoint_dir: Path | None = None) -> Path | None:
+    """The run directory under ``model_dir`` whose ``last.ckpt`` was written last.
+
+    With ``checkpoint_dir`` the checkpoints are looked for there (``DIR/<run name>``).
+    """
+    where = checkpoint_dir if checkpoint_dir is not None else model_dir
+    checkpoints = sorted(where.glob(f"*/{LAST}"), key=lambda p: p.stat().st_mtime_ns)
+    return model_dir / checkpoints[-1].parent.name if checkpoints else None
+
+
+def checkpoint_folder(config: ExperimentConfig, run_dir: Path) -> Path:
+    """Where a run's ``last.ckpt`` and ``best.ckpt`` go: ``--checkpoint_dir``/name, else the run."""
+    if config.train.checkpoint_dir is None:
+        return run_dir
+    return Path(config.train.checkpoint_dir) / run_dir.name
 
 
 def run_name(config: ExperimentConfig) -> str:
@@ -77,12 +88,14 @@ def run_dir_path(config: ExperimentConfig) -> Path:
     model_dir = Path(cfg.model_dir)
     if model_dir.exists() and not model_dir.is_dir():
         raise BadConfig("--model_dir is a file, not a folder", path=model_dir, fix="give a folder")
-    newest = newest_run(model_dir) if cfg.resume and not cfg.run_name else None
+    checkpoint_dir = None if cfg.checkpoint_dir is None else Path(cfg.checkpoint_dir)
+    newest = newest_run(model_dir, checkpoint_dir) if cfg.resume and not cfg.run_name else None
     run_dir = newest or model_dir / run_name(config)
-    if (run_dir / LAST).exists() and not cfg.resume:
+    last = checkpoint_folder(config, run_dir) / LAST
+    if last.exists() and not cfg.resume:
         raise BadConfig(
             "this run directory already holds a run",
-            path=run_dir,
+            path=last.parent,
             fix="add --resume to continue it, or choose another --run_name",
         )
     return run_dir
@@ -144,19 +157,25 @@ def release_lock(run_dir: Path, fd: int) -> None:
 
 
 @contextlib.contextmanager
-def claimed_run_dir(run_dir: Path, *, is_writer: bool) -> Iterator[Path]:
+def claimed_run_dir(
+    run_dir: Path, *, is_writer: bool, checkpoints: Path | None = None
+) -> Iterator[Path]:
     """Make and lock ``run_dir`` for the block; remove it again if the block fails early.
 
-    "Early" is before a ``last.ckpt`` exists: then nothing in the folder is worth resuming.
-    Only the writing process (rank 0) locks and cleans up.
+    "Early" is before a ``last.ckpt`` exists (in ``checkpoints``, by default the run directory):
+    then nothing in the folder is worth resuming. Only the writing process (rank 0) locks and
+    cleans up.
     """
+    checkpoints = checkpoints if checkpoints is not None else run_dir
     missing = [p for p in (run_dir, *run_dir.parents) if not p.exists()]  # deepest first
     _make_dir(run_dir)
+    if checkpoints != run_dir:
+        _make_dir(checkpoints)
     fd = acquire_lock(run_dir) if is_writer else None
     try:
         yield run_dir
     except BaseException:
-        if is_writer and missing and not (run_dir / LAST).exists():
+        if is_writer and missing and not (checkpoints / LAST).exists():
             shutil.rmtree(run_dir, ignore_errors=True)
             for folder in missing[1:]:  # the --model_dir it made, when nothing else is in it
                 with contextlib.suppress(OSError):
@@ -207,7 +226,9 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return content
 
 
-def check_resume(run_dir: Path, config: ExperimentConfig, classes: Sequence[str]) -> Path | None:
+def check_resume(
+    run_dir: Path, config: ExperimentConfig, classes: Sequence[str], checkpoints: Path | None = None
+) -> Path | None:
     """Before anything is rewritten: the run's stored config and classes must still hold.
 
     Returns the checkpoint to resume from (``None``: there is none, the run starts afresh). A
@@ -223,7 +244,7 @@ def check_resume(run_dir: Path, config: ExperimentConfig, classes: Sequence[str]
                 path=stored_path,
                 fix="resume with the run's own settings, or start a new --run_name",
             )
-    last = run_dir / LAST
+    last = (checkpoints if checkpoints is not None else run_dir) / LAST
     if not last.exists():
         return None
     stored_classes = read_checkpoint(last).get("classes")
