@@ -25,6 +25,7 @@ from accuracy_common import (
     macro_f1,
     per_class_accuracy,
     predict_clips,
+    train_once,
     with_seed,
 )
 from animal_spot import audio
@@ -38,7 +39,6 @@ from animal_spot.config import (
 from animal_spot.data.manifest import Clip, class_names
 from animal_spot.data.prepare import read_source, split_and_audit
 from animal_spot.data.splits import split_by_group
-from animal_spot.training.fit import train
 
 WATKINS = ExperimentConfig(
     audio=AudioConfig(sample_rate_hz=5000),
@@ -157,7 +157,7 @@ def run_classification(
         data=dataclasses.replace(config.data, cache_dir=args.cache_dir),
     )
     start = time.perf_counter()
-    trained = train(with_seed(config, seed, "model"), splits)
+    trained = train_once(with_seed(config, seed, "model"), splits)
     run.best_epoch = int(trained.metrics["best_epoch"])
     truth = np.asarray([classes.index(c.label) for c in splits["test"]])
     for gain in (0, *SHIFT_GAINS_DB):

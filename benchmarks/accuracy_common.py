@@ -19,6 +19,15 @@ from animal_spot.config import ExperimentConfig, override
 from animal_spot.data.dataset import ClipDataset
 from animal_spot.data.manifest import Clip
 from animal_spot.recipes import GAIN_ONLY
+from animal_spot.training.fit import TrainResult, train
+
+
+def train_once(config: ExperimentConfig, splits: Mapping[str, Sequence[Clip]]) -> TrainResult:
+    """``train``, then its checkpoints go: a benchmark never resumes (they are 2/3 of a run)."""
+    result = train(config, splits)
+    for checkpoint in result.run_dir.glob("*.ckpt"):
+        checkpoint.unlink()
+    return result
 
 
 def quiet_training() -> None:

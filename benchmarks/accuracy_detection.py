@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from accuracy_common import Recipe, with_seed
+from accuracy_common import Recipe, train_once, with_seed
 from animal_spot.annotations.event import Event
 from animal_spot.annotations.raven import read_table
 from animal_spot.config import (
@@ -34,7 +34,6 @@ from animal_spot.evaluation import match_events
 from animal_spot.prediction.api import predict
 from animal_spot.prediction.events import from_scores
 from animal_spot.prediction.scores import read_scores
-from animal_spot.training.fit import train
 
 CALL_STEMS = (
     "NOPP6_EST_20090328_000000",
@@ -234,7 +233,7 @@ def run_fold(recipe: Recipe, seed: int, fold: Fold, args, run: DetectionRun) -> 
         data=dataclasses.replace(config.data, cache_dir=args.cache_dir),
     )
     start = time.perf_counter()
-    model_path = train(with_seed(config, seed, "model"), fold.splits).model_path
+    model_path = train_once(with_seed(config, seed, "model"), fold.splits).model_path
     if recipe.hard_negatives:
         model_path = mine_and_retrain(config, seed, model_path, fold, args, run)
     run.train_s += time.perf_counter() - start
@@ -272,7 +271,7 @@ def mine_and_retrain(config, seed: int, first_model: Path, fold: Fold, args, run
     grown = read_manifest(prepared / "train.csv")
     mined = grown[len(fold.splits["train"]) :]
     augmented = {"train": grown, "val": fold.splits["val"]}
-    retrained = train(with_seed(config, seed, "model_mined"), augmented).model_path
+    retrained = train_once(with_seed(config, seed, "model_mined"), augmented).model_path
     # FP/h before and after at equal recall, on the unshifted held-out audio.
     hours = hours_of(fold.gains[0])
     before = predict_folder(first_model, fold.gains[0], fold.work / "before", args.hop)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +16,37 @@ import torch
 # Training writes no report.html in the tests (about 3 s a run) but in tests/reporting.
 os.environ.setdefault("ANIMAL_SPOT_REPORT", "0")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+# Folders that module- and session-scoped fixtures made with tmp_path_factory, by fixture:
+# removed when the fixture is torn down, so that a suite run holds only the trained models of
+# the fixtures in use (pytest itself keeps them all to the end: many GB).
+_FIXTURE_FOLDERS: dict[int, list[Path]] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    factory = getattr(request.config, "_tmp_path_factory", None)
+    if fixturedef.scope == "function" or factory is None:
+        return (yield)
+    made = _FIXTURE_FOLDERS.setdefault(id(fixturedef), [])
+    mktemp = factory.mktemp
+
+    def recorded(basename: str, numbered: bool = True) -> Path:
+        folder = mktemp(basename, numbered)
+        made.append(folder)
+        return folder
+
+    factory.mktemp = recorded
+    try:
+        return (yield)
+    finally:
+        factory.mktemp = mktemp
+
+
+def pytest_fixture_post_finalizer(fixturedef: Any, request: pytest.FixtureRequest) -> None:
+    for folder in _FIXTURE_FOLDERS.pop(id(fixturedef), []):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

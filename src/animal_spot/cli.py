@@ -202,10 +202,11 @@ def add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .training.fit import train
-
     with train_flags(args):
-        result = train(config_from_args(args), report=False if args.no_report else None)
+        config = config_from_args(args)  # a bad config is said before Lightning loads (seconds)
+        from .training.fit import train
+
+        result = train(config, report=False if args.no_report else None)
     if result.rank != 0:  # one report from a multi-process run
         return 0
     if args.jit_save:

@@ -218,8 +218,14 @@ _OPEN_ATTEMPTS = 8
 
 
 def _is_creation_race(err: Exception) -> bool:
+    """The loser of two processes creating one storage's tables: a duplicate row or table."""
     text = str(err)
-    return "IntegrityError" in type(err).__name__ or "UNIQUE constraint" in text or "locked" in text
+    return (
+        "IntegrityError" in type(err).__name__
+        or "UNIQUE constraint" in text
+        or "locked" in text
+        or "already exists" in text  # both ran CREATE TABLE (SQLite and PostgreSQL say so)
+    )
 
 
 def _pruner(config: TuneConfig) -> optuna.pruners.BasePruner:
