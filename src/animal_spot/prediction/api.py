@@ -102,15 +102,8 @@ def predict(
             report=report,
         )
     report_errors(errors, n_inputs, output_dir, any_done=bool(done))
-    predicted_set = set(predicted)
-    return PredictResult(
-        output_dir=output_dir,
-        predicted=predicted,
-        skipped=[r for r, _, _ in done if r not in predicted_set],
-        errors=errors,
-        n_events=sum(counts.values()),
-        hours=timing.hours,
-        combined_table=output_dir / COMBINED_TABLE,
+    return PredictResult.of_run(
+        output_dir, predicted, done, errors, counts, timing.hours, output_dir / COMBINED_TABLE
     )
 
 

@@ -105,16 +105,8 @@ def predict_shard(
         )
     merged = merge_if_complete(output_dir, report)
     report_errors(errors, n_inputs, folder, any_done=bool(done))
-    predicted_set = set(predicted)
-    return PredictResult(
-        output_dir=output_dir,
-        predicted=predicted,
-        skipped=[r for r, _, _ in done if r not in predicted_set],
-        errors=errors,
-        n_events=sum(counts.values()),
-        hours=timing.hours,
-        combined_table=merged.combined_table if merged else None,
-    )
+    combined = merged.combined_table if merged else None
+    return PredictResult.of_run(output_dir, predicted, done, errors, counts, timing.hours, combined)
 
 
 class ShardsUnfinished(BadConfig):

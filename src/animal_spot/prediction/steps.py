@@ -58,6 +58,29 @@ class PredictResult:
     hours: float = 0.0  # of audio predicted by this run
     combined_table: Path | None = None
 
+    @classmethod
+    def of_run(
+        cls,
+        output_dir: Path,
+        predicted: list[Path],
+        done: list[Done],
+        errors: list[tuple[Path, str]],
+        counts: Mapping[str, int],
+        hours: float,
+        combined_table: Path | None,
+    ) -> PredictResult:
+        """A run's result: the recordings done before it and not scored again are skipped."""
+        scored = set(predicted)
+        return cls(
+            output_dir=output_dir,
+            predicted=predicted,
+            skipped=[r for r, _, _ in done if r not in scored],
+            errors=errors,
+            n_events=sum(counts.values()),
+            hours=hours,
+            combined_table=combined_table,
+        )
+
     def summary(self) -> str:
         """One line for a terminal."""
         n_files = len(self.predicted) + len(self.skipped) + len(self.errors)
