@@ -392,8 +392,8 @@ def test_help_says_each_default_once_for_every_verb():
         sections = "AUDIO|SPECTROGRAM|AUGMENT|DATA|MODEL|TRAIN|PREDICT"
         assert not re.search(rf"--\w+ ({sections})\.", text), verb  # readable placeholders
     prepare = " ".join(verbs["prepare"].format_help().split())
-    for shown in ("(default: 0.7,0.15,0.15)", "--seed SEED seed of the split (default: 0)",
-                  "(default: 0.0)", "(default: path)"):  # fmt: skip
+    seed = "--seed INT seed of the split (and of the noise clips' places) (default: 0)"
+    for shown in ("(default: 0.7,0.15,0.15)", seed, "(default: 0.0)", "(default: path)"):
         assert shown in prepare
     evaluate = " ".join(verbs["evaluate"].format_help().split())
     assert "(default: 101)" in evaluate  # --n_thresholds

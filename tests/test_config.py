@@ -9,6 +9,7 @@ import typing
 import pytest
 import torch
 
+import animal_spot.legacy  # noqa: F401  (registers the reader of key=value files tested here)
 from animal_spot.config import (
     SECTIONS,
     AudioConfig,

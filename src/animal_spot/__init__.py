@@ -3,10 +3,10 @@
 The public API, one function per command::
 
     import animal_spot
-    result = animal_spot.prepare("data/", clips_dir="clips/")
+    result = animal_spot.prepare("data/", clips_dir="clips/")   # or prepare(PrepareConfig(...))
     run = animal_spot.train(animal_spot.load_config("experiment.toml"))
     animal_spot.predict(config)            # config.predict names models and recordings
-    animal_spot.evaluate("predictions/", "reference_tables/")
+    animal_spot.evaluate("predictions/", "reference_tables/")  # or evaluate(EvaluateConfig(...))
     animal_spot.mine("runs/x/model.pt", "quiet_nights/", "data/")  # false positives → train
     animal_spot.tune(config, animal_spot.TuneConfig(output_dir="tuning/", n_trials=50))
     bundle = animal_spot.load_model("runs/x/model.pt")
@@ -44,6 +44,8 @@ _EXPORTS = {
     "ModelConfig": "animal_spot.config",
     "TrainConfig": "animal_spot.config",
     "PredictConfig": "animal_spot.config",
+    "PrepareConfig": "animal_spot.verb_config",
+    "EvaluateConfig": "animal_spot.verb_config",
     "Frontend": "animal_spot.frontend.spectrogram",
     "AnimalSpotError": "animal_spot.errors",
 }

@@ -159,9 +159,9 @@ def _with_time_major_layout(
     config: ExperimentConfig, provenance: dict[str, Any]
 ) -> tuple[ExperimentConfig, dict[str, Any]]:
     """The model options and framing that older files said with ``legacy_layout``."""
-    model = dataclasses.replace(
-        config.model, time_major=True, head_norm=config.model.backbone != "convnext"
-    )
+    # ANIMAL-SPOT's networks had no LayerNorm before the final Linear (ConvNeXt's option;
+    # the others do not read it).
+    model = dataclasses.replace(config.model, time_major=True, head_norm=False)
     return dataclasses.replace(config, model=model), {FRAMING: PER_WINDOW, **provenance}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import math
 import sys
@@ -13,15 +14,28 @@ from typing import Any
 
 from . import __version__
 from .cli_compat import add_predict_flags, add_train_flags, predict_flags, train_flags, write_jit
-from .cli_options import add_config_flags, add_recipe_flag, add_section_flags, config_from_args
+from .cli_options import (
+    add_config_flags,
+    add_fields,
+    add_recipe_flag,
+    add_section_flags,
+    config_from_args,
+    fields_from_args,
+)
 from .cli_tune import add_tune
-from .config import MAX_SEED, check_split
+from .config import check_split
 from .console import say, set_quiet
 from .errors import AnimalSpotError, BadConfig
+from .verb_config import EvaluateConfig, PrepareConfig
 
 Verb = Callable[[argparse.Namespace], int]
+EVALUATION_DIR = Path("evaluation")  # where `evaluate` writes when --output_dir is not given
 QUIET_HELP = "no progress and no status lines: warnings, errors and results only"
 TRAIN_SECTIONS = ("audio", "spectrogram", "augment", "data", "model", "train")
+PREPARE_SPLIT = ("split", "seed", "merge_shared_content", "drop_silent", "workers")
+PREPARE_SOURCE = tuple(
+    f.name for f in dataclasses.fields(PrepareConfig) if f.name not in PREPARE_SPLIT
+)
 
 
 class DefaultsFormatter(argparse.HelpFormatter):
@@ -97,78 +111,27 @@ WORKERS = number(int, 1, 1024)
 
 
 def add_prepare(sub: argparse._SubParsersAction) -> None:
+    from .verb_config import SOURCE_FIELDS
+
     p = sub.add_parser("prepare", help="labelled audio → audited train/val/test manifests")
-    p.add_argument("--out", type=Path, required=True, help="folder for the manifests and audit")
-    source = p.add_argument_group("source (exactly one)")
-    source.add_argument("--clips_dir", type=Path, help="convention-named clips or class folders")
-    source.add_argument("--csv", type=Path, help="CSV listing clips (paths relative to it)")
-    source.add_argument("--path_column", default="path", help="--csv: column of the clip paths")
-    source.add_argument("--label_column", default="label", help="--csv: column of the labels")
-    source.add_argument("--group_column", help="recording/tape column (default: file name)")
-    source.add_argument("--raven_dir", type=Path, help="Raven selection tables")
-    source.add_argument("--audio_dir", type=Path, help="recordings the Raven tables annotate")
-    source.add_argument("--annotation_column", help="Raven column holding the label")
-    source.add_argument(
-        "--noise_per_selection",
-        type=number(float, 0, 1000),
-        default=0.0,
-        help="--raven_dir: noise clips cut between the selections, per selection",
-    )
-    source.add_argument("--margin_s", type=SECONDS, default=1.0, help="noise clips keep this away")
-    source.add_argument(
-        "--window_s", type=POSITIVE_SECONDS, default=1.0, help="shortest clip from a table"
-    )
-    source.add_argument(
-        "--crops_per_selection",
-        type=number(int, 1, 1000),
-        default=1,
-        help="K > 1: K shifted crops per selection",
-    )
-    source.add_argument("--background_dir", type=Path, help="call-free recordings → noise clips")
-    source.add_argument(
-        "--background_clips",
-        type=number(int, 0, 1_000_000),
-        help="per recording (default: selections ÷ recordings)",
-    )
+    add_fields(p, PrepareConfig, ["out_dir"], required=("out_dir",))
+    source = p.add_argument_group(f"source (exactly one of --{', --'.join(SOURCE_FIELDS)})")
+    add_fields(source, PrepareConfig, [n for n in PREPARE_SOURCE if n != "out_dir"])
+    add_fields(p, PrepareConfig, PREPARE_SPLIT, metavars={"split": "TRAIN,VAL,TEST"})
     p.add_argument(
-        "--split",
-        type=_fractions,
-        default=(0.7, 0.15, 0.15),
-        metavar="TRAIN,VAL,TEST",
-        help="fractions of the groups (recordings/tapes) per split",
+        "--no_merge",
+        dest="merge_shared_content",
+        action="store_false",
+        default=None,
+        help="= --no-merge_shared_content",
     )
-    p.add_argument("--seed", type=number(int, 0, MAX_SEED), default=0, help="seed of the split")
-    p.add_argument("--no_merge", action="store_true", help="keep groups that share audio apart")
-    p.add_argument("--drop_silent", action="store_true", help="leave out clips with peak < 1e-3")
-    p.add_argument("--workers", type=WORKERS, default=1, help="processes reading audio")
     p.set_defaults(run=run_prepare)
 
 
 def run_prepare(args: argparse.Namespace) -> int:
     from .data.prepare import prepare
 
-    result = prepare(
-        args.out,
-        split=args.split,
-        seed=args.seed,
-        merge_shared_content=not args.no_merge,
-        drop_silent=args.drop_silent,
-        workers=args.workers,
-        clips_dir=args.clips_dir,
-        csv=args.csv,
-        path_column=args.path_column,
-        label_column=args.label_column,
-        group_column=args.group_column,
-        raven_dir=args.raven_dir,
-        audio_dir=args.audio_dir,
-        annotation_column=args.annotation_column,
-        window_s=args.window_s,
-        noise_per_selection=args.noise_per_selection,
-        margin_s=args.margin_s,
-        crops_per_selection=args.crops_per_selection,
-        background_dir=args.background_dir,
-        background_clips=args.background_clips,
-    )
+    result = prepare(fields_from_args(PrepareConfig, args))
     print(result.format_text())
     print(f"wrote {result.out_dir}/train.csv, val.csv, test.csv and audit.json")
     print(f"wrote {result.suggested_config} (use: train --config {result.suggested_config})")
@@ -290,39 +253,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="predicted vs reference Raven tables → P/R/F1, thresholds")
-    p.add_argument("--predictions", type=Path, help="predicted Raven table or folder of them")
-    p.add_argument("--references", type=Path, help="reference table or folder")
-    p.add_argument("--scores", type=Path, help="window scores CSV or folder: PR curve, thresholds")
-    p.add_argument("--output_dir", type=Path, default=Path("evaluation"))
-    p.add_argument(
-        "--iou", type=number(float, 0, 1, is_low_open=True), default=0.3, help="smallest time IoU"
+    add_fields(
+        p,
+        EvaluateConfig,
+        shown_defaults={"output_dir": str(EVALUATION_DIR)},
+        metavars={"write_thresholds_to": "MODEL_PT"},
     )
-    p.add_argument("--onset_tolerance_s", type=SECONDS, help="also match onsets this close")
-    p.add_argument("--class_agnostic", action="store_true", help="any label matches any label")
-    p.add_argument(
-        "--background",
-        type=Path,
-        nargs="+",
-        metavar="PATH",
-        help="call-free recordings or their predicted tables (files or folders): all FP",
-    )
-    p.add_argument(
-        "--target_precision",
-        type=number(float, 0, 1, is_low_open=True),
-        help="per class: lowest threshold reaching it",
-    )
-    p.add_argument("--write_thresholds", type=Path, metavar="MODEL_PT", help="store them here")
-    p.add_argument("--duration_s", type=POSITIVE_SECONDS, help="total audio duration, for FP/hour")
-    p.add_argument("--audio_dir", type=Path, help="recordings whose headers give durations")
-    p.add_argument("--annotation_column", help="label column of the reference tables")
-    p.add_argument("--noise_class", default="noise", help="label left out on both sides")
-    p.add_argument(
-        "--n_thresholds", type=number(int, 2, 100_000), default=101, help="threshold steps"
-    )
-    p.add_argument("--min_duration_s", type=SECONDS, help="as predict (default: the model's, or 0)")
-    p.add_argument("--max_gap_s", type=SECONDS, help="as predict (default: the model's, or 0)")
-    p.add_argument("--event_span", choices=("centre", "window"), help="as predict")
-    p.add_argument("--no_report", action="store_true", help="skip writing report.html")
+    p.add_argument("--no_report", dest="report", action="store_false", help="= --no-report")
     legacy = p.add_argument_group("ANIMAL-SPOT evaluation: prediction logs → annotation tables")
     legacy.add_argument("--legacy", action="store_true", help="read *_predict_output.log files")
     legacy.add_argument("--prediction_dir", type=Path, help="folder of prediction logs")
@@ -341,8 +278,9 @@ def run_legacy_evaluate(args: argparse.Namespace) -> int:
         logs = args.prediction_dir or args.predictions
         if logs is None:
             raise BadConfig("--legacy needs --prediction_dir, the folder of prediction logs")
-        tables = evaluate_legacy(logs, args.output_dir, args.threshold, args.noise_in_anno)
-    folder = tables[0].parent if tables else args.output_dir
+        output_dir = args.output_dir or EVALUATION_DIR
+        tables = evaluate_legacy(logs, output_dir, args.threshold, args.noise_in_anno)
+    folder = tables[0].parent if tables else args.output_dir or EVALUATION_DIR
     print(f"wrote {len(tables)} annotation tables into {folder}")
     return 0
 
@@ -352,38 +290,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if args.legacy or args.config is not None:
         return run_legacy_evaluate(args)
-    if args.references is None and args.background is None:
+    config = fields_from_args(EvaluateConfig, args, {"output_dir": EVALUATION_DIR})
+    if config.references is None and not config.background:
         raise BadConfig("no reference tables given", fix="pass --references DIR_or_table")
-    result = evaluate(
-        args.predictions,
-        args.references,
-        scores=args.scores,
-        output_dir=args.output_dir,
-        iou_threshold=args.iou,
-        onset_tolerance_s=args.onset_tolerance_s,
-        is_class_agnostic=args.class_agnostic,
-        target_precision=args.target_precision,
-        write_thresholds_to=args.write_thresholds,
-        duration_s=args.duration_s,
-        audio_dir=args.audio_dir,
-        annotation_column=args.annotation_column,
-        noise_class=args.noise_class or None,
-        n_thresholds=args.n_thresholds,
-        min_duration_s=args.min_duration_s,
-        max_gap_s=args.max_gap_s,
-        event_span=args.event_span,
-        background=args.background,
-        report=False if args.no_report else None,
-    )
+    result = evaluate(config)
     print(result.format_text())
     print(f"wrote {', '.join(str(path) for path in result.files)}")
     later = []
-    if args.scores is not None and args.write_thresholds is None:
+    if config.scores is not None and config.write_thresholds_to is None:
         later.append(
             "add --write_thresholds MODEL.pt to store these thresholds for prediction "
             "(choose them on recordings you do not report figures on)"
         )
-    report = None if args.output_dir is None else Path(args.output_dir) / "report.html"
+    report = None if config.output_dir is None else config.output_dir / "report.html"
     say_next(report, *later)
     return 0
 
@@ -391,7 +310,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="model.pt → TorchScript or ONNX, front end as JSON beside")
     p.add_argument("--model_path", type=Path, help="model.pt to export")
-    p.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript")
+    from .export import EXPORT_FORMATS
+
+    p.add_argument("--format", choices=EXPORT_FORMATS.names(), default="torchscript")
     p.add_argument("--output", type=Path, help="file to write (default: beside the model)")
     p.add_argument(
         "--precision",

@@ -11,17 +11,20 @@ import dataclasses
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import (
     SECTIONS,
     ExperimentConfig,
+    field_choices,
+    from_dict,
     option_name,
     override,
     parse_set_arguments,
 )
 from .errors import BadConfig
 
+T = TypeVar("T")
 # A flag that takes an optional value: bare `--pretrained` means the torch-hub ImageNet weights.
 OPTIONAL_VALUE = {"pretrained": "hub"}
 # Flags that may be given several times (an ensemble of models).
@@ -50,40 +53,96 @@ def add_section_flags(parser: argparse.ArgumentParser, sections: typing.Iterable
     """Add one flag per field of each section; every default is ``None`` (= not given)."""
     for section in sections:
         cls = SECTIONS[section]
-        hints = typing.get_type_hints(cls)
         group = parser.add_argument_group(f"{section} options")
-        for field in dataclasses.fields(cls):
-            flag = f"--{option_name(field)}"
-            dest = f"{section}.{field.name}"
-            described = field.metadata.get("help", "")
-            if "(default" not in described:  # a help that says its default says it once
-                described = f"{described} (default: {default_text(field)})"
-            help_text = described.replace("%", "%%")  # argparse formats help with %
-            annotation = hints[field.name]
-            if annotation is bool or annotation == (bool | None):
-                group.add_argument(
-                    flag,
-                    dest=dest,
-                    action=argparse.BooleanOptionalAction,
-                    default=None,
-                    help=help_text,
-                )
-            elif option_name(field) in OPTIONAL_VALUE:
-                group.add_argument(
-                    flag,
-                    dest=dest,
-                    nargs="?",
-                    const=OPTIONAL_VALUE[option_name(field)],
-                    default=None,
-                    help=help_text,
-                    metavar="PATH",
-                )
-            elif option_name(field) in REPEATABLE:
-                group.add_argument(flag, dest=dest, action="append", default=None, help=help_text)
-            else:
-                group.add_argument(
-                    flag, dest=dest, default=None, help=help_text, metavar=_metavar(annotation)
-                )
+        add_fields(group, cls, prefix=f"{section}.")
+
+
+def add_fields(
+    group: argparse._ActionsContainer,
+    cls: type,
+    names: typing.Iterable[str] | None = None,
+    *,
+    prefix: str = "",
+    shown_defaults: typing.Mapping[str, str] | None = None,
+    metavars: typing.Mapping[str, str] | None = None,
+    required: typing.Collection[str] = (),
+) -> None:
+    """One flag per field of the config dataclass ``cls`` (``names``: only these), each with
+    ``dest = prefix + field name`` and default ``None`` (= not given: the field's default).
+
+    ``shown_defaults`` replaces the default ``--help`` shows where the verb fills in its own;
+    ``metavars`` names placeholders; ``required`` fields must be given.
+    """
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for name in fields if names is None else names:
+        field = fields[name]
+        flag = f"--{option_name(field)}"
+        dest = prefix + field.name
+        described = field.metadata.get("help", "")
+        shown = (shown_defaults or {}).get(name) or default_text(field)
+        if "(default" not in described:  # a help that says its default says it once
+            described = f"{described} (default: {shown})"
+        help_text = described.replace("%", "%%")  # argparse formats help with %
+        annotation = hints[field.name]
+        if annotation is bool or annotation == (bool | None):
+            group.add_argument(
+                flag,
+                dest=dest,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
+        elif option_name(field) in OPTIONAL_VALUE:
+            group.add_argument(
+                flag,
+                dest=dest,
+                nargs="?",
+                const=OPTIONAL_VALUE[option_name(field)],
+                default=None,
+                help=help_text,
+                metavar="PATH",
+            )
+        elif option_name(field) in REPEATABLE:
+            group.add_argument(flag, dest=dest, action="append", default=None, help=help_text)
+        elif annotation == tuple[Path, ...]:
+            group.add_argument(
+                flag, dest=dest, nargs="+", default=None, help=help_text, metavar="PATH"
+            )
+        else:
+            names_ = field_choices(field)
+            metavar = "{" + ",".join(names_) + "}" if names_ else _metavar(annotation)
+            group.add_argument(
+                flag,
+                dest=dest,
+                default=None,
+                help=help_text,
+                metavar=(metavars or {}).get(name, metavar),
+                required=name in required,
+            )
+
+
+def fields_from_args(
+    cls: type[T], args: argparse.Namespace, defaults: typing.Mapping[str, Any] | None = None
+) -> T:
+    """The config dataclass ``cls`` from the flags `add_fields` made (those given), over
+    ``defaults``; text is converted and checked by the dataclass, as for ``train``."""
+    values = dict(defaults or {})
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    for f in fields:
+        value = getattr(args, f.name, None)
+        if value is not None:
+            values[f.name] = value
+    where = cls.__name__.removesuffix("Config").lower()
+    try:
+        return from_dict(cls, values, where=where)
+    except BadConfig as err:
+        # The message names the field; say the flag it came from too.
+        named = next((f for f in fields if f"{where}.{f.name} " in f"{err} "), None)
+        if named is None:
+            raise
+        text = str(err).removesuffix(f" — {err.fix}") if err.fix else str(err)
+        raise BadConfig(f"{text} (--{option_name(named)})", fix=err.fix) from None
 
 
 def default_text(field: dataclasses.Field[Any]) -> str:

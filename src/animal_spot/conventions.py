@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 # Every suffix libsndfile reads (case ignored); prepare, predict, evaluate and mine all use it.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".aif", ".aiff", ".mp3", ".w64")
 NOISE_CLASS = "noise"  # the class of clips without a call (any case)
 TARGET_CLASS = "target"  # every other class, merged, in a binary detector
 DEFAULT_THRESHOLD = 0.5  # a class's detection threshold until one is chosen
+# The time a window's score speaks for in events: its own hop around its centre, or all of it.
+EventSpan = Literal["centre", "window"]
 
 
 def is_audio_name(name: str | Path) -> bool:

@@ -13,13 +13,16 @@ import json
 import logging
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .atomic import atomic_open, atomic_path
+from .backbones import backbone_of
 from .config import frontend_dict
 from .errors import AnimalSpotError
+from .registry import Registry
 
 if TYPE_CHECKING:  # torch loads only once an export starts, after the checks
     import torch
@@ -27,9 +30,6 @@ if TYPE_CHECKING:  # torch loads only once an export starts, after the checks
     from .bundle import ModelBundle
 
 log = logging.getLogger(__name__)
-ExportFormat = Literal["torchscript", "onnx"]
-FORMATS: tuple[ExportFormat, ...] = ("torchscript", "onnx")
-SUFFIXES = {"torchscript": ".torchscript.pt", "onnx": ".onnx"}
 INPUT_NAME = "spectrogram"
 OUTPUT_NAME = "logits"
 ONNX_OPSET = 17
@@ -54,7 +54,7 @@ def input_shape(bundle: ModelBundle) -> tuple[int, int, int, int]:
 
 
 def frontend_description(
-    bundle: ModelBundle, export_format: ExportFormat, model_file: str
+    bundle: ModelBundle, export_format: str, model_file: str
 ) -> dict[str, Any]:
     """Everything another runtime needs to feed the exported network and read its output."""
     from .frontend.spectrogram import Frontend
@@ -204,9 +204,29 @@ def _check_onnx(model: torch.nn.Module, path: Path, example: torch.Tensor) -> No
     _check_equal(model, exported, example, "ONNX")
 
 
+@dataclass(frozen=True)
+class ExportFormat:
+    """A file format the network can be written in.
+
+    Attributes:
+        suffix: of the default file name beside the model (``model.onnx``).
+        write: ``(model, example input, path, front-end JSON)`` → writes and checks the file.
+        require: raises a one-line error when a package it needs is missing.
+    """
+
+    suffix: str
+    write: Callable[[torch.nn.Module, torch.Tensor, Path, str], None]
+    require: Callable[[], None] = lambda: None
+
+
+EXPORT_FORMATS: Registry[ExportFormat] = Registry("export format")
+EXPORT_FORMATS.add("torchscript", ExportFormat(".torchscript.pt", _export_torchscript))
+EXPORT_FORMATS.add("onnx", ExportFormat(".onnx", _export_onnx, _require_onnx))
+
+
 def export(
     model_path: str | Path,
-    export_format: ExportFormat = "torchscript",
+    export_format: str = "torchscript",
     output: str | Path | None = None,
 ) -> Path:
     """Write the network of ``model_path`` as TorchScript or ONNX, and its front end as JSON.
@@ -228,26 +248,23 @@ def export(
         AnimalSpotError: unknown format, or ONNX without the ``onnx`` package.
         BadModel: the model cannot be loaded.
     """
-    if export_format not in FORMATS:
-        raise AnimalSpotError(
-            f"unknown export format {export_format!r}", fix=f"choose one of {', '.join(FORMATS)}"
-        )
-    if export_format == "onnx":
-        _require_onnx()
+    kind = EXPORT_FORMATS.get(export_format)
+    kind.require()
     import torch
 
     from .bundle import load_model
 
     model_path = Path(model_path)
     bundle = load_model(model_path)
-    if bundle.config.model.backbone == "birdnet":
+    if not backbone_of(bundle.config.model).reads_spectrograms:
         raise AnimalSpotError(
-            "a birdnet model reads BirdNET embeddings, which the exported file could not make",
+            f"a {bundle.config.model.backbone} model reads its own features of the waveform, "
+            "which the exported file could not make",
             path=model_path,
             fix="predict with animal-spot predict (it runs BirdNET, then the head)",
         )
     if output is None:
-        output = model_path.with_name(model_path.stem + SUFFIXES[export_format])
+        output = model_path.with_name(model_path.stem + kind.suffix)
     output = Path(output)
     if output.resolve() == model_path.resolve():
         raise AnimalSpotError("the export would overwrite its model.pt", path=output)
@@ -256,10 +273,7 @@ def export(
     description = frontend_description(bundle, export_format, output.name)
     text = json.dumps(description, indent=2)
     with torch.no_grad():
-        if export_format == "torchscript":
-            _export_torchscript(model, example, output, text)
-        else:
-            _export_onnx(model, example, output, text)
+        kind.write(model, example, output, text)
     with atomic_open(frontend_path(output), "w", encoding="utf-8") as handle:
         handle.write(text + "\n")
     return output

@@ -50,3 +50,31 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+class Lazy:
+    """A callable named ``"package.module:attribute"``, imported on its first call.
+
+    A light module lists what a name stands for without importing it (a loss, a network
+    builder): the config and the CLI read the names, and torch loads only when one is used.
+    """
+
+    def __init__(self, target: str) -> None:
+        if ":" not in target:
+            raise ValueError(f"{target!r} is not 'module:attribute'")
+        self.target = target
+        self._loaded: Callable[..., object] | None = None
+
+    def load(self) -> Callable[..., object]:
+        if self._loaded is None:
+            import importlib
+
+            module, _, attribute = self.target.partition(":")
+            self._loaded = getattr(importlib.import_module(module), attribute)
+        return self._loaded
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        return self.load()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.target!r})"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from animal_spot.backbones import BACKBONES
 from animal_spot.config import ModelConfig
 from animal_spot.errors import BadConfig
-from animal_spot.models import MODELS, AudioClassifier, build_model, list_models
+from animal_spot.models import AudioClassifier, build_model, list_models
 
 SLOW = {"convnext_base", "convnext_large", "resnet101", "resnet152"}
 NUM_CLASSES = 5
@@ -116,9 +117,19 @@ def test_build_model_refuses_zero_classes():
         build_model(ModelConfig(), 0)
 
 
-def test_unknown_model_name_is_a_bad_config_listing_the_names():
+def test_unknown_backbone_is_a_bad_config_listing_the_registered_ones():
     with pytest.raises(BadConfig) as caught:
-        MODELS.get("resnet19")
+        ModelConfig(backbone="resnett")
     message = str(caught.value)
-    assert "resnet19" in message
-    assert all(name in message for name in list_models())
+    assert "resnett" in message
+    assert all(name in message for name in BACKBONES.names())
+    assert BACKBONES.names() == ["birdnet", "convnext", "resnet"]
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [({"resnet": 19}, "model.resnet = 19"), ({"backbone": "convnext", "convnext": "huge"}, "huge")],
+)
+def test_a_size_the_backbone_does_not_build_is_refused_by_its_own_check(options, named):
+    with pytest.raises(BadConfig, match=named):
+        ModelConfig(**options)

@@ -184,7 +184,7 @@ def numeric_flags(verb: str) -> list[str]:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     flags = []
     for action in sub.choices[verb]._actions:
-        is_numeric = action.metavar in ("INT", "FLOAT") or (
+        is_numeric = action.metavar in ("INT", "FLOAT", "TRAIN,VAL,TEST") or (
             callable(action.type) and (action.type not in (str, Path))
         )
         if action.option_strings and is_numeric:

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_open
-from ..config import DataConfig
+from ..config import DataConfig, from_dict
 from ..console import run_log
 from ..conventions import NOISE_CLASS as NOISE_LABEL
 from ..errors import BadConfig, BadData
 from ..extensions import SPLIT_READERS
+from ..verb_config import PrepareConfig
 from .audit import AuditReport, audit, groups_to_merge
 from .clips import Problem, ReadResult, read_clips_dir, read_csv
 from .fingerprint import clip_key, find_shared_content, fingerprint_clips
@@ -238,52 +239,42 @@ def write_prepared(result: PrepareResult) -> PrepareResult:
     return result
 
 
-def prepare(
-    out_dir: str | Path,
-    *,
-    split: Sequence[float] = (0.7, 0.15, 0.15),
-    seed: int = 0,
-    merge_shared_content: bool = True,
-    drop_silent: bool = False,
-    workers: int = 1,
-    **source: Any,
-) -> PrepareResult:
+def prepare(config: PrepareConfig | str | Path, **options: Any) -> PrepareResult:
     """Read one source (see ``read_source``), split it without leaks, audit it, write it.
 
     Besides the manifests and ``audit.json``, ``suggested.toml`` holds a front end fitted to
     the data (see `suggest`), and ``prepare.log`` what the run said.
+
+    Args:
+        config: a `PrepareConfig`, or the output folder with the config's fields as keyword
+            arguments (``prepare("prepared", clips_dir="clips", seed=1)``).
     """
-    out_dir = Path(out_dir)
-    with run_log(out_dir / PREPARE_LOG):
-        return _prepare(out_dir, split, seed, merge_shared_content, drop_silent, workers, source)
+    if not isinstance(config, PrepareConfig):
+        config = from_dict(PrepareConfig, {**options, "out_dir": config}, "prepare")
+    elif options:
+        raise TypeError("prepare(PrepareConfig) takes no other arguments")
+    with run_log(config.out_dir / PREPARE_LOG):
+        return _prepare(config)
 
 
-def _prepare(
-    out_dir: Path,
-    split: Sequence[float],
-    seed: int,
-    merge_shared_content: bool,
-    drop_silent: bool,
-    workers: int,
-    source: dict[str, Any],
-) -> PrepareResult:
-    clips, problems = read_source(seed=seed, **source)
+def _prepare(config: PrepareConfig) -> PrepareResult:
+    clips, problems = read_source(**config.source())  # type: ignore[arg-type]
     splits, report, dropped, merges = split_and_audit(
         clips,
-        fractions=split,
-        seed=seed,
-        merge_shared_content=merge_shared_content,
-        drop_silent=drop_silent,
-        workers=workers,
+        fractions=config.split,
+        seed=config.seed,
+        merge_shared_content=config.merge_shared_content,
+        drop_silent=config.drop_silent,
+        workers=config.workers,
     )
     suggested = write_suggestion(
         [c for part in splits.values() for c in part],
-        out_dir / SUGGESTION_FILE,
-        raven_dir=source.get("raven_dir"),
-        annotation_column=source.get("annotation_column"),
-        window_s=source.get("window_s", 1.0),
+        config.out_dir / SUGGESTION_FILE,
+        raven_dir=config.raven_dir,
+        annotation_column=config.annotation_column,
+        window_s=config.window_s,
     )
-    result = PrepareResult(out_dir, splits, report, [*problems, *dropped], merges, suggested)
+    result = PrepareResult(config.out_dir, splits, report, [*problems, *dropped], merges, suggested)
     return write_prepared(result)
 
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypedDict
 
 from .. import console
 from ..annotations.event import Event
 from ..atomic import atomic_open
+from ..config import from_dict
 from ..errors import BadConfig, BadTable
 from ..prediction.scores import ScoreTrack
+from ..verb_config import EvaluateConfig
 from .curves import EventBuilder, PrCurve, plot_pr_curves, pr_curves, threshold_grid
 from .inputs import (
     NO_REFERENCE,
@@ -257,50 +258,23 @@ def _agnostic_note(recordings: Sequence[Recording], noise_class: str | None) -> 
 
 
 EVALUATE_LOG = "evaluate.log"
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _logged(function: F) -> F:
-    """Run ``function`` with its records appended to ``evaluate.log`` in its ``output_dir``."""
-
-    @functools.wraps(function)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        output_dir = kwargs.get("output_dir")  # keyword-only in evaluate
-        if output_dir is None:
-            return function(*args, **kwargs)
-        with console.run_log(Path(output_dir) / EVALUATE_LOG):
-            return function(*args, **kwargs)
-
-    return run  # type: ignore[return-value]
-
-
-@_logged
 def evaluate(
-    predictions: str | Path | None,
-    references: str | Path | None,
+    config: EvaluateConfig | str | Path | None,
+    references: str | Path | None = None,
     *,
-    scores: str | Path | None = None,
-    output_dir: str | Path | None = None,
-    iou_threshold: float = 0.3,
-    onset_tolerance_s: float | None = None,
-    is_class_agnostic: bool = False,
-    target_precision: float | None = None,
-    write_thresholds_to: str | Path | None = None,
-    duration_s: float | None = None,
-    audio_dir: str | Path | None = None,
-    annotation_column: str | None = None,
-    noise_class: str | None = "noise",
-    n_thresholds: int = 101,
-    min_duration_s: float | None = None,
-    max_gap_s: float | None = None,
-    event_span: str | None = None,
     events_from_scores: EventBuilder | None = None,
-    background: str | Path | Sequence[str | Path] | None = None,
-    report: bool | None = None,
+    **options: Any,
 ) -> EvaluationResult:
     """Evaluate predicted events against reference Raven tables; optionally choose thresholds.
 
-    Args:
+    ``evaluate(EvaluateConfig(...))``, or ``evaluate(predictions, references, **fields)`` with
+    the fields of `EvaluateConfig` as keyword arguments. With an ``output_dir`` the records of
+    the run are appended to ``evaluate.log`` there.
+
+    Args (the fields of `EvaluateConfig`, and):
+        events_from_scores: Scores → events (default: prediction's ``events.from_scores``).
         predictions: A predicted Raven table or a folder of them (None: scores only).
         references: A reference Raven table or a folder of them, paired by recording name
             (None: only ``background`` recordings).
@@ -324,7 +298,6 @@ def evaluate(
         max_gap_s: Prediction's merge gap (default: the model's, else 0).
         event_span: Prediction's ``centre`` or ``window`` event span (default: the model's,
             else ``centre``).
-        events_from_scores: Scores → events (default: prediction's ``events.from_scores``).
         background: Call-free recordings (audio files, their predicted tables, or folders of
             either): a predicted table without a reference table whose recording is named here
             is evaluated against no events, so all its events are false positives and its
@@ -332,6 +305,32 @@ def evaluate(
         report: Also write ``report.html`` into ``output_dir`` (None: yes, unless the
             environment sets ``ANIMAL_SPOT_REPORT=0``); a report that fails is a warning.
     """
+    if not isinstance(config, EvaluateConfig):
+        values = {**options, "predictions": config, "references": references}
+        background = values.pop("background", None)
+        if background is not None:
+            values["background"] = (
+                [background] if isinstance(background, str | Path) else background
+            )
+        config = from_dict(EvaluateConfig, values, "evaluate")
+    elif options or references is not None:
+        raise TypeError("evaluate(EvaluateConfig) takes no other arguments but events_from_scores")
+    if config.output_dir is None:
+        return _evaluate(config, events_from_scores)
+    with console.run_log(config.output_dir / EVALUATE_LOG):
+        return _evaluate(config, events_from_scores)
+
+
+def _evaluate(config: EvaluateConfig, events_from_scores: EventBuilder | None) -> EvaluationResult:
+    predictions, references, scores = config.predictions, config.references, config.scores
+    output_dir, iou_threshold = config.output_dir, config.iou_threshold
+    onset_tolerance_s, is_class_agnostic = config.onset_tolerance_s, config.is_class_agnostic
+    target_precision, write_thresholds_to = config.target_precision, config.write_thresholds_to
+    duration_s, audio_dir = config.duration_s, config.audio_dir
+    annotation_column, noise_class = config.annotation_column, config.noise_class
+    n_thresholds, min_duration_s = config.n_thresholds, config.min_duration_s
+    max_gap_s, event_span, report = config.max_gap_s, config.event_span, config.report
+    background = list(config.background) or None
     settings = {
         "predictions": None if predictions is None else str(predictions),
         "references": None if references is None else str(references),

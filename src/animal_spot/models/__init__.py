@@ -1,13 +1,10 @@
-"""Build any network by its registry name: ``build_model(ModelConfig, num_classes)``."""
+"""The networks: `build_model` builds the one a config's backbone names (see `backbones`)."""
 
 from __future__ import annotations
 
+from ..backbones import backbone_of, network_names
 from ..config import ModelConfig
 from ..errors import BadConfig
-from . import convnext as convnext  # registers convnext_*
-from . import embedding_head as embedding_head  # registers birdnet (a head on embeddings)
-from . import resnet as resnet  # registers resnet*
-from .base import MODELS as MODELS
 from .base import AudioClassifier as AudioClassifier
 from .convnext import ConvNeXtClassifier as ConvNeXtClassifier
 from .embedding_head import EmbeddingHead as EmbeddingHead
@@ -18,7 +15,6 @@ from .resnet import ResNetClassifier as ResNetClassifier
 from .stem import adapt_stem_weight as adapt_stem_weight
 
 __all__ = [
-    "MODELS",
     "AudioClassifier",
     "ConvNeXtClassifier",
     "EmbeddingHead",
@@ -45,12 +41,12 @@ def build_model(config: ModelConfig, num_classes: int) -> AudioClassifier:
     """
     if num_classes < 1:
         raise BadConfig(f"num_classes = {num_classes} must be at least 1")
-    model = MODELS.get(config.name)(config, num_classes)
+    model = backbone_of(config).build(config, num_classes)
     if config.pretrained:
         load_pretrained(model, config.pretrained, stem_adapt=config.stem_adapt)
     return model
 
 
 def list_models() -> list[str]:
-    """Every registered model name, sorted (``convnext_base`` … ``resnet50``)."""
-    return MODELS.names()
+    """Every network the registered backbones build, sorted (``birdnet`` … ``resnet50``)."""
+    return network_names()

@@ -1,14 +1,10 @@
-"""The interface every network shares, and the registry that builds them by name."""
+"""The interface every network shares."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from torch import Tensor, nn
-
-from ..config import ModelConfig
-from ..registry import Registry
 
 
 class AudioClassifier(nn.Module):
@@ -19,7 +15,7 @@ class AudioClassifier(nn.Module):
     declare where their stem and head live for :func:`animal_spot.models.load_pretrained`.
 
     Attributes:
-        name: registry name, e.g. ``resnet18``; also picks the torchvision ImageNet file.
+        name: the network name, e.g. ``resnet18``; also picks the torchvision ImageNet file.
         num_classes: outputs of the classifier.
         num_features: channels of the last feature map, i.e. the embedding size.
         fresh_keys: state-dict key prefixes ImageNet weights lack (layers this model adds).
@@ -62,8 +58,3 @@ class AudioClassifier(nn.Module):
     def embed(self, x: Tensor) -> Tensor:
         """``(batch, 1, n_freq, n_frames)`` → pooled embedding ``(batch, num_features)``."""
         return self.forward_head(self.forward_features(x), pre_logits=True)
-
-
-ModelBuilder = Callable[[ModelConfig, int], AudioClassifier]
-
-MODELS: Registry[ModelBuilder] = Registry("model")

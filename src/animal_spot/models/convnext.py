@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from torch import Tensor, nn
 
-from ..config import CONVNEXT_SIZES, ModelConfig
-from .base import MODELS, AudioClassifier
+from ..config import ModelConfig
+from .base import AudioClassifier
 from .stem import one_channel_conv
 
 
@@ -73,5 +71,6 @@ def build_convnext(size: str, config: ModelConfig, num_classes: int) -> ConvNeXt
     return model
 
 
-for _size in CONVNEXT_SIZES:
-    MODELS.add(f"convnext_{_size}", partial(build_convnext, _size))
+def build(config: ModelConfig, num_classes: int) -> ConvNeXtClassifier:
+    """The ConvNeXt ``config.convnext`` names (the ``convnext`` backbone's builder)."""
+    return build_convnext(config.convnext, config, num_classes)

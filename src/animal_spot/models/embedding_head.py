@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ..config import ModelConfig
-from .base import MODELS, AudioClassifier
+from .base import AudioClassifier
 
 EMBEDDING_SIZE = 1024  # BirdNET V2.4's global-average-pool width
 
@@ -66,6 +66,5 @@ class EmbeddingHead(AudioClassifier):
         self.num_classes = num_classes
 
 
-@MODELS.register("birdnet")
 def build_embedding_head(config: ModelConfig, num_classes: int) -> AudioClassifier:
     return EmbeddingHead(num_classes, hidden=config.head_hidden, dropout=config.head_dropout)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import cast
 
 from torch import Tensor, nn
 
-from ..config import RESNET_SIZES, ModelConfig
-from .base import MODELS, AudioClassifier
+from ..config import ModelConfig
+from .base import AudioClassifier
 
 
 class ResNetClassifier(AudioClassifier):
@@ -107,5 +106,6 @@ def build_resnet(depth: int, config: ModelConfig, num_classes: int) -> ResNetCla
     return model
 
 
-for _depth in RESNET_SIZES:
-    MODELS.add(f"resnet{_depth}", partial(build_resnet, _depth))
+def build(config: ModelConfig, num_classes: int) -> ResNetClassifier:
+    """The ResNet ``config.resnet`` names (the ``resnet`` backbone's builder)."""
+    return build_resnet(config.resnet, config, num_classes)

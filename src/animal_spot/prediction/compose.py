@@ -5,28 +5,97 @@ shared frames, a cascade, and/or a detector in front of a classifier.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..backbones import backbone_of
 from ..bundle import FRAMING, PER_WINDOW, ModelBundle, load_model
 from ..config import PredictConfig
 from ..errors import BadConfig
-from ..features.predictor import EmbeddingPredictor
+from ..kinds import RUNTIMES
+from ..registry import Registry
 from .pipeline import Ensemble, Scorer, Single, TwoStage
 from .predictor import Predictor
 
 log = logging.getLogger(__name__)
+Load = Callable[[Path], Predictor]
 
 
 def predictor_for(bundle: ModelBundle, **options: Any) -> Predictor:
-    """The Predictor a bundle needs (`Predictor`'s arguments): spectrograms or BirdNET's."""
-    if bundle.config.model.backbone == "birdnet":
-        return EmbeddingPredictor(bundle, **options)
-    return Predictor(bundle, **options)
+    """The Predictor a bundle's backbone scores with (`Predictor`'s arguments)."""
+    return backbone_of(bundle.config.model).predictor(bundle, **options)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ScorerKind:
+    """A way of scoring that wraps the scorer built so far, when the config asks for it.
+
+    Attributes:
+        order: kinds apply in rising order (a detector stage goes around everything else).
+        is_wanted: whether a predict config asks for it.
+        wrap: ``(scorer, predictors, config, load)`` → the wrapped scorer; ``load`` reads one
+            more model the way the others were read.
+    """
+
+    order: int
+    is_wanted: Callable[[PredictConfig], bool]
+    wrap: Callable[[Scorer, list[Predictor], PredictConfig, Load], Scorer]
+
+
+# The base scorer (one model, or an ensemble of the --model_path given) comes first.
+SCORER_KINDS: Registry[ScorerKind] = Registry("scorer kind")
+
+
+def _fast(scorer: Scorer, predictors: list[Predictor], config: PredictConfig, load: Load) -> Scorer:
+    from .shared import make_fast
+
+    others = [
+        p.bundle.config.model.backbone
+        for p in predictors
+        if not backbone_of(p.bundle.config.model).reads_spectrograms
+    ]
+    if others:
+        raise BadConfig(
+            f"--fast shares a CNN's overlapping spectrogram frames; a {others[0]} model has none",
+            fix="drop --fast (--cascade saves time with any model)",
+        )
+    return make_fast(scorer)
+
+
+def _cascade(
+    scorer: Scorer, predictors: list[Predictor], config: PredictConfig, load: Load
+) -> Scorer:
+    from .cascade import Cascade
+
+    grid = predictors[0].grid
+    start_s, end_s = grid.span_s(0, grid.window_frames)
+    return Cascade(
+        scorer,
+        window_s=end_s - start_s,
+        hop_s=config.hop_s,
+        candidate_threshold=config.cascade_threshold,
+    )
+
+
+def _two_stage(
+    scorer: Scorer, predictors: list[Predictor], config: PredictConfig, load: Load
+) -> Scorer:
+    assert config.detector_model is not None
+    return TwoStage(load(config.detector_model), scorer, str(config.detector_model))
+
+
+SCORER_KINDS.add("fast", ScorerKind(10, lambda config: config.fast, _fast))
+SCORER_KINDS.add("cascade", ScorerKind(20, lambda config: config.cascade, _cascade))
+SCORER_KINDS.add(
+    "two_stage", ScorerKind(30, lambda config: config.detector_model is not None, _two_stage)
+)
 
 
 def build_scorer(config: PredictConfig) -> Scorer:
-    """The models ``config`` names, composed: one, an ensemble, and/or detector → classifier."""
+    """The models ``config`` names, composed: one or an ensemble, then each `SCORER_KINDS`
+    entry the config asks for (--fast, --cascade, a --detector_model in front)."""
     if not config.model_path:
         raise BadConfig("no model given", fix="pass --model_path model.pt (repeat for an ensemble)")
 
@@ -58,28 +127,10 @@ def build_scorer(config: PredictConfig) -> Scorer:
     predictors = [load(path) for path in config.model_path]
     names = [str(path) for path in config.model_path]
     scorer: Scorer = Single(predictors[0]) if len(predictors) == 1 else Ensemble(predictors, names)
-    if config.fast:
-        from .shared import make_fast
-
-        if any(p.bundle.config.model.backbone == "birdnet" for p in predictors):
-            raise BadConfig(
-                "--fast shares a CNN's overlapping spectrogram frames; a birdnet model has none",
-                fix="drop --fast (--cascade saves time with any model)",
-            )
-        scorer = make_fast(scorer)
-    if config.cascade:
-        from .cascade import Cascade
-
-        grid = predictors[0].grid
-        start_s, end_s = grid.span_s(0, grid.window_frames)
-        scorer = Cascade(
-            scorer,
-            window_s=end_s - start_s,
-            hop_s=config.hop_s,
-            candidate_threshold=config.cascade_threshold,
-        )
-    if config.detector_model is not None:
-        scorer = TwoStage(load(config.detector_model), scorer, str(config.detector_model))
+    kinds = sorted((SCORER_KINDS.get(name) for name in SCORER_KINDS), key=lambda k: k.order)
+    for kind in kinds:
+        if kind.is_wanted(config):
+            scorer = kind.wrap(scorer, predictors, config, load)
     return scorer
 
 
@@ -94,8 +145,11 @@ def int8_for(bundle: ModelBundle, path: Path, config: PredictConfig) -> bytes:
 
     from .int8 import int8_network
 
-    if bundle.config.model.backbone == "birdnet":
-        raise BadConfig("--precision int8 quantizes a CNN; a birdnet model has none", path=path)
+    if not backbone_of(bundle.config.model).reads_spectrograms:
+        raise BadConfig(
+            f"--precision int8 quantizes a CNN; a {bundle.config.model.backbone} model has none",
+            path=path,
+        )
     return int8_network(bundle, path, config.int8_calibration_dir, torch.get_num_threads())
 
 
@@ -108,20 +162,23 @@ def wants_legacy_windows(bundle: ModelBundle, config: PredictConfig, path: Path)
     Raises:
         BadConfig: ``--legacy_windows`` for a model that reads no spectrogram (birdnet).
     """
-    is_birdnet = bundle.config.model.backbone == "birdnet"
+    reads_spectrograms = backbone_of(bundle.config.model).reads_spectrograms
     if config.legacy_windows is not None:
-        if config.legacy_windows and is_birdnet:
-            raise BadConfig("--legacy_windows is for spectrogram networks, not birdnet", path=path)
+        if config.legacy_windows and not reads_spectrograms:
+            raise BadConfig(
+                f"--legacy_windows is for spectrogram networks, not {bundle.config.model.backbone}",
+                path=path,
+            )
         return config.legacy_windows
     # A model trained on per-window spectrograms (an ANIMAL-SPOT one) is scored the same way.
-    if is_birdnet or bundle.provenance.get(FRAMING) != PER_WINDOW:
+    if not reads_spectrograms or bundle.provenance.get(FRAMING) != PER_WINDOW:
         return False
     frame_grid = [
         flag
         for flag, on in (
             ("--fast", config.fast),
             ("--cascade", config.cascade),
-            ("--runtime onnx", config.runtime == "onnx"),
+            (f"--runtime {config.runtime}", RUNTIMES.get(config.runtime).on_frame_grid),
             ("--precision int8", config.precision == "int8"),
         )
         if on

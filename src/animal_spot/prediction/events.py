@@ -19,16 +19,16 @@ How much time a window speaks for (``span``):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 import numpy as np
 
 from ..annotations.event import Event
 from ..conventions import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 from ..conventions import NOISE_CLASS as NOISE_LABEL
+from ..conventions import EventSpan
 from .scores import ScoreTrack
 
-Span = Literal["centre", "window"]
+Span = EventSpan
 
 
 def noise_class_of(classes: tuple[str, ...]) -> str | None:

@@ -22,6 +22,7 @@ from ..bundle import ModelBundle
 from ..conventions import noise_index
 from ..errors import BadConfig
 from ..frontend.spectrogram import Frontend, fit_frames
+from ..kinds import RUNTIMES
 from .exact_windows import SampleGrid, cut
 from .onnx_runner import OnnxRunner
 from .runtime import choose_device, prefetch, use_bf16
@@ -107,23 +108,22 @@ class Predictor:
         self.model = bundle.model.eval().to(self.device).to(memory_format=torch.channels_last)
         self.onnx = self._onnx_runner(runtime) if int8 is None else self._int8_runner(int8)
 
-    def _onnx_runner(self, runtime: str) -> OnnxRunner | None:
-        if runtime == "torch":
+    def _onnx_runner(self, name: str) -> OnnxRunner | None:
+        runtime = RUNTIMES.get(name)
+        if runtime.runner is None:
             return None
-        if runtime != "onnx":
-            raise BadConfig(f"unknown runtime {runtime!r}", fix="choose torch or onnx")
-        if self.legacy_windows:
+        if runtime.on_frame_grid and self.legacy_windows:
             raise BadConfig(
-                "--runtime onnx runs the trained window length; ANIMAL-SPOT's windows vary it",
+                f"--runtime {name} runs the trained window length; ANIMAL-SPOT's windows vary it",
                 fix="use --runtime torch, or add --no-legacy_windows",
             )
-        if self.device.type != "cpu" or self.is_bf16:
+        if runtime.cpu_fp32 and (self.device.type != "cpu" or self.is_bf16):
             raise BadConfig(
-                "--runtime onnx runs on the CPU in fp32",
+                f"--runtime {name} runs on the CPU in fp32",
                 fix="add --device cpu --precision 32, or use --runtime torch",
             )
         shape = (1, self.frontend.n_freq_out, self.frontend.n_frames)
-        return OnnxRunner(self.model, shape, torch.get_num_threads())
+        return runtime.runner(self.model, shape, torch.get_num_threads())  # type: ignore[no-any-return]
 
     def _int8_runner(self, int8: bytes) -> OnnxRunner:
         if self.device.type != "cpu" or self.legacy_windows:

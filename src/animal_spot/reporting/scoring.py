@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..backbones import backbone_of
 from ..bundle import ModelBundle, load_model
 from ..data.dataset import ClipDataset
 from ..data.manifest import Clip, read_manifest
@@ -79,7 +80,7 @@ def score_clips(bundle: ModelBundle, clips: Sequence[Clip], cache_dir: Path | No
 def score_test_split(run: RunInfo, clips: Sequence[Clip] | None = None) -> SplitScores | None:
     """The test split scored by ``run_dir/model.pt``; None when there is no test split."""
     clips = read_test_clips(run) if clips is None else list(clips)
-    if not clips or run.config.model.backbone == "birdnet":  # birdnet scores embeddings
+    if not clips or not backbone_of(run.config.model).reads_spectrograms:  # (BirdNET's own)
         return None
     bundle = load_model(run.run_dir / "model.pt")
     cache_dir = run.config.data.cache_dir

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from ..backbones import backbone_of
 from ..config import ExperimentConfig
 from ..data.dataset import ClipDataset
 from ..data.manifest import Clip
@@ -39,12 +40,10 @@ class ClipDataModule(L.LightningDataModule):
         self.config = config
         self.classes = list(classes)
         self.datasets: dict[str, ClipDataset]
-        if config.model.backbone == "birdnet":  # a frozen extractor: the head learns embeddings
-            from ..features.dataset import embedding_datasets
-
-            # EmbeddingDatasets offer what the loaders use: labels, set_epoch, items
-            embedded = embedding_datasets(config, splits, self.classes)
-            self.datasets = embedded  # type: ignore[assignment]
+        own_datasets = backbone_of(config.model).datasets
+        if own_datasets is not None:  # a frozen extractor: the head learns its embeddings
+            # they offer what the loaders use: labels, set_epoch, items
+            self.datasets = own_datasets(config, splits, self.classes)
             return
         self.datasets = {
             phase: ClipDataset(

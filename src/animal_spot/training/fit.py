@@ -21,6 +21,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from ..atomic import atomic_open
+from ..backbones import backbone_of
 from ..bundle import ModelBundle, default_provenance, first_line
 from ..config import ExperimentConfig, TrainConfig, save_toml, to_dict
 from ..console import is_interactive, run_log
@@ -53,13 +54,6 @@ from .suitability import check_band, check_frontend, check_network, warn_about_f
 
 log = logging.getLogger(__name__)
 
-# The fork's per-backbone defaults (its training scripts): base lr per clip, Adam beta1, patience.
-BACKBONE_DEFAULTS: dict[str, dict[str, float]] = {
-    "resnet": {"lr": 5e-6, "beta1": 0.5, "lr_patience_epochs": 8},
-    "convnext": {"lr": 1e-6, "beta1": 0.9, "lr_patience_epochs": 10},
-    # A head on fixed embeddings: Adam's usual 1e-3 at batch 16.
-    "birdnet": {"lr": 6.25e-5, "beta1": 0.9, "lr_patience_epochs": 10},
-}
 EPOCH_SYNC_WARNING = ".*when logging on epoch level in distributed setting"
 # Lightning's own use of a torch API it deprecated: printed once per call site, several times.
 TRAIN_LOG = "train.log"
@@ -83,17 +77,17 @@ def resolved_hyperparameters(config: ExperimentConfig) -> dict[str, float]:
     As in ANIMAL-SPOT, ``--lr`` is a per-clip rate: Adam gets ``lr × batch_size``. The OneCycle
     schedule (the fork's) instead peaks at 10 × the unscaled ``--lr``.
     """
-    defaults = BACKBONE_DEFAULTS[config.model.backbone]
+    defaults = backbone_of(config.model).defaults
     cfg = config.train
-    base_lr = cfg.lr if cfg.lr is not None else defaults["lr"]
+    base_lr = cfg.lr if cfg.lr is not None else defaults.lr
     return {
         "base_lr": base_lr,
         "lr": base_lr * cfg.batch_size,
-        "beta1": cfg.beta1 if cfg.beta1 is not None else defaults["beta1"],
+        "beta1": cfg.beta1 if cfg.beta1 is not None else defaults.beta1,
         "lr_patience_epochs": (
             cfg.lr_patience_epochs
             if cfg.lr_patience_epochs is not None
-            else int(defaults["lr_patience_epochs"])
+            else defaults.lr_patience_epochs
         ),
     }
 
@@ -265,7 +259,7 @@ def _train_in(
         splits = load_splits(config.data, run_dir)
     if cfg.task == "detector":
         splits = to_detector(splits)
-    if config.model.backbone != "birdnet":  # (its embeddings are read, and checked, up front)
+    if backbone_of(config.model).reads_spectrograms:  # (others read, and check, clips up front)
         splits = usable_splits(splits)
     for phase in ("train", "val"):
         if not splits.get(phase):

@@ -1,18 +1,13 @@
-"""Classification losses, registered by name: cross-entropy and focal, both with label smoothing."""
+"""Classification losses: cross-entropy and focal, both with label smoothing (`kinds.LOSSES`)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import TrainConfig
-from ..registry import Registry
-
-LossFactory = Callable[[TrainConfig, Tensor | None], nn.Module]
-LOSSES: Registry[LossFactory] = Registry("loss")
+from ..kinds import LOSSES
 
 
 class FocalLoss(nn.Module):
@@ -42,16 +37,14 @@ class FocalLoss(nn.Module):
         return per_clip.sum() / weight[target].sum()
 
 
-@LOSSES.register("cross_entropy")
 def cross_entropy(config: TrainConfig, weight: Tensor | None = None) -> nn.Module:
     return nn.CrossEntropyLoss(weight=weight, label_smoothing=config.label_smoothing)
 
 
-@LOSSES.register("focal")
 def focal(config: TrainConfig, weight: Tensor | None = None) -> nn.Module:
     return FocalLoss(config.focal_gamma, weight, config.label_smoothing)
 
 
 def build_loss(config: TrainConfig, weight: Tensor | None = None) -> nn.Module:
     """The loss ``config.loss`` names."""
-    return LOSSES.get(config.loss)(config, weight)
+    return LOSSES.get(config.loss)(config, weight)  # type: ignore[no-any-return]

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from .. import audio
+from ..backbones import backbone_of
 from ..bundle import first_line
 from ..config import AudioConfig, ExperimentConfig, SpectrogramConfig, check_nyquist
 from ..data.manifest import Clip
@@ -59,7 +60,7 @@ def check_frontend(config: ExperimentConfig) -> tuple[int, int] | None:
     ``None`` for BirdNET, which reads waveforms. A band without STFT bins or a window shorter
     than one hop is a BadConfig here, before training makes any folder.
     """
-    if config.model.backbone == "birdnet":
+    if not backbone_of(config.model).reads_spectrograms:
         return None
     spec = config.spectrogram
     frontend = Frontend(config.audio, spec)
