@@ -15,6 +15,12 @@ import torch
 
 # Training writes no report.html in the tests (about 3 s a run) but in tests/reporting.
 os.environ.setdefault("ANIMAL_SPOT_REPORT", "0")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers on two cores: one thread each, here and in every process a test starts
+    # (two processes of two OpenMP threads each spin against each other, many times slower).
+    for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_variable] = "1"
+    torch.set_num_threads(1)
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
