@@ -478,6 +478,11 @@ class PredictConfig:
     threshold: float | None = option(None, "score threshold (default: the model's per-class ones)")
     batch_size: int = option(32, "windows per batch")
     num_workers: int = option(0, "> 0: read and transform audio ahead in a background thread")
+    max_memory_gb: float | None = option(
+        None,
+        "stay under this peak memory: the batch (--fast: the block of frames) shrinks until "
+        "the network's activations fit beside torch and the models (default: no limit)",
+    )
     precision: Literal["auto", "32", "bf16", "int8"] = option(
         "auto",
         "auto (bf16 where native), 32, bf16, or int8: the CNN quantized on the CPU, "
@@ -546,6 +551,7 @@ class PredictConfig:
         if self.threshold is not None:
             _check_range("predict", "threshold", self.threshold, 0.0, 1.0)
         _check_range("predict", "batch_size", self.batch_size, 1, 1_000_000)
+        _check_above("predict", "max_memory_gb", self.max_memory_gb, 0.0, 1e5)
         _check_choice("predict", "event_span", self.event_span, typing.get_args(EventSpan))
         _check_choice("predict", "precision", self.precision, ("auto", "32", "bf16", "int8"))
         _check_range("predict", "cascade_threshold", self.cascade_threshold, 0.0, 1.0)

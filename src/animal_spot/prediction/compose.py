@@ -13,6 +13,7 @@ from typing import Any
 from ..backbones import backbone_of
 from ..bundle import FRAMING, PER_WINDOW, ModelBundle, load_model
 from ..config import PredictConfig
+from ..console import say
 from ..errors import BadConfig
 from ..kinds import RUNTIMES
 from ..registry import Registry
@@ -49,7 +50,7 @@ SCORER_KINDS: Registry[ScorerKind] = Registry("scorer kind")
 
 
 def _fast(scorer: Scorer, predictors: list[Predictor], config: PredictConfig, load: Load) -> Scorer:
-    from .shared import make_fast
+    from .shared import BLOCK_S, CONTEXT_FRAMES, make_fast
 
     others = [
         p.bundle.config.model.backbone
@@ -61,7 +62,14 @@ def _fast(scorer: Scorer, predictors: list[Predictor], config: PredictConfig, lo
             f"--fast shares a CNN's overlapping spectrogram frames; a {others[0]} model has none",
             fix="drop --fast (--cascade saves time with any model)",
         )
-    return make_fast(scorer)
+    block_s = BLOCK_S
+    if config.max_memory_gb is not None:
+        from .memory import fast_block_s
+
+        budget = config.max_memory_gb
+        block_s = min(fast_block_s(p, budget, BLOCK_S, CONTEXT_FRAMES) for p in predictors)
+        say(f"--max_memory_gb {budget:g}: --fast runs {block_s:.1f} s of frames at a time")
+    return make_fast(scorer, block_s)
 
 
 def _cascade(
@@ -111,7 +119,7 @@ def build_scorer(config: PredictConfig) -> Scorer:
             bundle = load_model(path, sequence_len_ms=window_ms, min_max_norm=config.min_max_norm)
         is_int8 = config.precision == "int8"
         options = {"int8": int8_for(bundle, path, config)} if is_int8 else {}
-        return predictor_for(
+        predictor = predictor_for(
             bundle,
             legacy_windows=wants_legacy_windows(bundle, config, path),
             window_s=config.window_s,
@@ -123,6 +131,15 @@ def build_scorer(config: PredictConfig) -> Scorer:
             num_workers=config.num_workers,
             runtime=config.runtime,
         )
+        # (--fast fits its block instead; a TorchScript file has no layers to measure)
+        if config.max_memory_gb is not None and not (config.fast or config.jit_load):
+            from .memory import fit_batches
+
+            if backbone_of(bundle.config.model).reads_spectrograms:
+                (size,) = fit_batches([predictor], config.max_memory_gb)
+                budget = config.max_memory_gb
+                say(f"--max_memory_gb {budget:g}: {path} scores {size} windows a batch")
+        return predictor
 
     predictors = [load(path) for path in config.model_path]
     names = [str(path) for path in config.model_path]

@@ -56,7 +56,10 @@ class SharedOverlap(OneModel):
     def _frames(self, path: str | Path) -> Iterator[torch.Tensor]:
         p = self.predictor
         blocks = audio.stream(
-            path, p.frontend.sample_rate_hz, quality=p.bundle.config.audio.resample_quality
+            path,
+            p.frontend.sample_rate_hz,
+            block_s=p.block_s,
+            quality=p.bundle.config.audio.resample_quality,
         )
         for power in p.frontend.stream_power(blocks):
             yield p.frontend.normalize(p.frontend.compress(power))  # (F, T) per block
@@ -155,10 +158,10 @@ class SharedOverlap(OneModel):
 class FastEnsemble(Wrapper):
     """Shared-overlap members averaged window by window (each member reads the audio)."""
 
-    def __init__(self, ensemble: Ensemble) -> None:
+    def __init__(self, ensemble: Ensemble, block_s: float = BLOCK_S) -> None:
         super().__init__(ensemble)
         self.ensemble = ensemble
-        self.members = [SharedOverlap(p) for p in ensemble.predictors]
+        self.members = [SharedOverlap(p, block_s) for p in ensemble.predictors]
 
     def score_file(self, path: str | Path, name: str | None = None, **kwargs: object) -> FileScores:
         parts = [m.score_file(path, name, **kwargs) for m in self.members]  # type: ignore[arg-type]
@@ -166,10 +169,11 @@ class FastEnsemble(Wrapper):
         return average_tracks(parts, [1] * len(parts), path, frame_s)
 
 
-def make_fast(scorer: Scorer) -> Scorer:
-    """The shared-overlap version of a single model or an ensemble."""
+def make_fast(scorer: Scorer, block_s: float = BLOCK_S) -> Scorer:
+    """The shared-overlap version of a single model or an ensemble (``block_s`` of frames
+    through the backbone at once)."""
     if isinstance(scorer, Single):
-        return SharedOverlap(scorer.predictor)
+        return SharedOverlap(scorer.predictor, block_s)
     if isinstance(scorer, Ensemble):
-        return FastEnsemble(scorer)
+        return FastEnsemble(scorer, block_s)
     raise TypeError(f"--fast cannot wrap a {type(scorer).__name__}")

@@ -1,0 +1,99 @@
+"""--max_memory_gb: the batch (--fast: the block) shrinks so that the peak stays under it."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from torch import nn
+
+from animal_spot.bundle import ModelBundle
+from animal_spot.config import ExperimentConfig
+from animal_spot.models import build_model
+from animal_spot.prediction.memory import activation_bytes
+
+MIB = 1 << 20
+# Runs the CLI in this process and prints the process's peak resident size (KiB) last.
+PEAK_OF = (
+    "import resource, sys\n"
+    "from animal_spot.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    "sys.exit(code)\n"
+)
+
+
+def test_activation_bytes_are_three_times_the_largest_layer_output():
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 2, 3, padding=1))
+    # the largest output: 8 channels × 16 × 16 float32 = 8192 bytes; input, output, identity
+    assert activation_bytes(net, (1, 1, 16, 16), torch.device("cpu")) == 3 * 8 * 16 * 16 * 4
+
+
+@pytest.fixture(scope="module")
+def default_model(tmp_path_factory) -> tuple[Path, Path]:
+    """A ResNet-18 at the default front end (44.1 kHz, 256 × 256 windows), 150 s of audio."""
+    folder = tmp_path_factory.mktemp("budget")
+    torch.manual_seed(0)
+    config = ExperimentConfig()
+    network = build_model(config.model, 2).eval()
+    model = ModelBundle(config, ["noise", "target"], network).save(folder / "model.pt")
+    rng = np.random.default_rng(0)
+    rate = 44100
+    t = np.arange(150 * rate) / rate
+    samples = 0.02 * rng.standard_normal(t.size) + 0.3 * np.sin(2 * np.pi * 3000 * t) * (
+        t % 7 < 0.4
+    )
+    sf.write(folder / "rec.wav", samples.astype(np.float32), rate, subtype="PCM_16")
+    return model, folder / "rec.wav"
+
+
+def predict_peak(model: Path, recording: Path, out: Path, *flags: str) -> tuple[int, str, float]:
+    """(exit code, stderr, peak RSS in MiB) of one `animal-spot predict` in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_OF, "predict", "--model_path", str(model), "--input_file",
+         str(recording), "--output_dir", str(out), *flags],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "ANIMAL_SPOT_REPORT": "0"},
+    )  # fmt: skip
+    lines = done.stdout.strip().splitlines()
+    peak = int(lines[-1]) / 1024 if lines and lines[-1].isdigit() else float("nan")
+    return done.returncode, done.stderr, peak
+
+
+def scores(out: Path) -> np.ndarray:
+    with (out / "rec.scores.csv").open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    return np.array([[float(v) for v in row[2:]] for row in rows[1:]])
+
+
+def test_a_budget_below_the_unbounded_peak_is_kept_and_scores_do_not_change(
+    default_model, tmp_path
+):
+    model, recording = default_model
+    code, err, free_peak = predict_peak(model, recording, tmp_path / "free")
+    assert code == 0, err
+    budget_gb = (free_peak - 120) / 1024  # 120 MiB under what it takes unbounded
+    flags = ["--max_memory_gb", f"{budget_gb:.3f}"]
+    code, err, peak = predict_peak(model, recording, tmp_path / "bounded", *flags)
+    assert code == 0, err
+    assert peak <= budget_gb * 1024, (free_peak, peak, budget_gb)
+    batch = int(err.split(" windows a batch")[0].rsplit(" ", 1)[-1])
+    assert 1 <= batch < 32  # the default batch of 32 did not fit
+    # the batch never changes a score
+    np.testing.assert_allclose(scores(tmp_path / "bounded"), scores(tmp_path / "free"), atol=1e-5)
+
+
+def test_a_budget_below_what_is_held_is_one_line_that_says_what_would_do(default_model, tmp_path):
+    model, recording = default_model
+    code, err, _ = predict_peak(model, recording, tmp_path / "out", "--max_memory_gb", "0.2")
+    assert code == 2 and "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert "--max_memory_gb 0.2 is below what prediction holds" in line and "give at least" in line
+    assert not (tmp_path / "out" / "rec.selections.txt").exists()
