@@ -22,6 +22,7 @@ import dataclasses
 import datetime
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -233,7 +234,9 @@ def child_rss(model_path: Path, recording: Path, out: Path) -> None:
     start = time.perf_counter()
     config = PredictConfig(model_path=(model_path,), input_file=recording, output_dir=out)
     predict(config, progress=False)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM starts afresh at exec; getrusage's ru_maxrss keeps the forking parent's peak
+    status = Path("/proc/self/status").read_text()
+    peak_mb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
     print(f"{peak_mb:.0f} {time.perf_counter() - start:.1f}")
 
 

@@ -358,6 +358,11 @@ class ModelConfig:
         return backbone_of(self).network_name(self)
 
 
+def _by_backbone(default: str) -> str:
+    """``resnet 5e-06, convnext 1e-06, …``: a training default of each registered backbone."""
+    return ", ".join(f"{n} {getattr(BACKBONES.get(n).defaults, default):g}" for n in BACKBONES)
+
+
 def check_run_name(run_name: str | None) -> None:
     """A run name is one plain folder name: never a path that leaves ``model_dir``."""
     if run_name is None:
@@ -385,11 +390,11 @@ class TrainConfig:
     epochs_per_eval: int = option(2, "validate every N epochs")
     batch_size: int = option(16, "clips per batch")
     lr: float | None = option(
-        None, "base learning rate per clip (× batch size); resnet 5e-6, convnext 1e-6"
+        None, f"base learning rate per clip (× batch size) (default: {_by_backbone('lr')})"
     )
-    beta1: float | None = option(None, "Adam beta1 (resnet 0.5, convnext 0.9)")
+    beta1: float | None = option(None, f"Adam beta1 (default: {_by_backbone('beta1')})")
     lr_patience_epochs: int | None = option(
-        None, "plateau patience in epochs (resnet 8, convnext 10)"
+        None, f"plateau patience in epochs (default: {_by_backbone('lr_patience_epochs')})"
     )
     lr_decay_factor: float = option(0.5, "plateau learning-rate factor")
     early_stopping_patience_epochs: int = option(20, "stop after this many epochs without gain")

@@ -20,12 +20,14 @@ from animal_spot.models import build_model
 from animal_spot.prediction.memory import activation_bytes
 
 MIB = 1 << 20
-# Runs the CLI in this process and prints the process's peak resident size (KiB) last.
+# Runs the CLI in this process and prints the process's peak resident size (KiB) last: VmHWM,
+# which starts afresh at exec (getrusage's ru_maxrss keeps the forking parent's peak).
 PEAK_OF = (
-    "import resource, sys\n"
+    "import re, sys\n"
     "from animal_spot.cli import main\n"
     "code = main(sys.argv[1:])\n"
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    "status = open('/proc/self/status').read()\n"
+    "print(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n"
     "sys.exit(code)\n"
 )
 
