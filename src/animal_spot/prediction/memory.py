@@ -8,8 +8,6 @@ activations from one forward pass of a single window with a hook on every layer.
 
 from __future__ import annotations
 
-import os
-import resource
 from collections.abc import Sequence
 
 import torch
@@ -17,6 +15,7 @@ from torch import nn
 
 from ..errors import BadConfig
 from .predictor import Predictor
+from .runtime import resident_bytes
 
 MB = 1 << 20
 # Room kept besides the network: audio blocks, STFT, score track, outputs and what malloc keeps
@@ -28,16 +27,6 @@ FRONT_END_RESERVE = 192 * MB
 FAST_RESERVE = 416 * MB
 # The live tensors of a layer: its input, its output and a residual branch's identity.
 LIVE_PER_LAYER = 3
-
-
-def resident_bytes() -> int:
-    """The process's resident memory now (``/proc/self/statm``; else the peak so far)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            pages = int(handle.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def activation_bytes(model: nn.Module, input_shape: Sequence[int], device: torch.device) -> int:

@@ -26,6 +26,7 @@ from .. import audio
 from ..conventions import frames_per_second
 from .pipeline import Ensemble, OneModel, Scorer, Single, Wrapper, average_tracks
 from .predictor import FileScores, Predictor, Progress, Select, unscored_row
+from .runtime import FreeMemoryKeeper
 from .scores import ScoreTrack
 from .windows import window_starts
 
@@ -80,6 +81,7 @@ class SharedOverlap(OneModel):
         core_end = self.block_frames  # windows starting before it go into the next pass
         parts: list[Part] = []
         next_window = 0
+        keeper = FreeMemoryKeeper()
         for block in self._frames(path):
             buffer = torch.from_numpy(np.concatenate([buffer.numpy(), block.numpy()], axis=-1))
             while base + buffer.shape[-1] >= core_end + width + CONTEXT_FRAMES:
@@ -88,6 +90,7 @@ class SharedOverlap(OneModel):
                     starts.append(start)
                     next_window += 1
                 parts.append(self._score(buffer, base, starts, latent))
+                keeper.after_pass()  # each block's buffers differ in size: see there
                 core_end += self.block_frames
                 # keep the frames of the windows to come, the tail window's included
                 keep = self._floor(grid.start_frame(next_window - 1) + 1 - CONTEXT_FRAMES)
