@@ -128,3 +128,36 @@ def test_freed_memory_goes_back_once_the_process_grew_past_the_slack(slack_mib, 
         assert before - after >= 300, (before, after)  # most of the 396 MiB
     else:
         assert abs(before - after) <= 8, (before, after)
+
+
+def write_long(path: Path, minutes: float, rate: int) -> Path:
+    """Noise with a 0.4 s tone every 7 s, written a minute at a time."""
+    rng = np.random.default_rng(1)
+    with sf.SoundFile(str(path), "w", rate, 1, subtype="PCM_16") as handle:
+        for minute in range(int(minutes)):
+            t = minute * 60 + np.arange(60 * rate) / rate
+            tone = 0.3 * np.sin(2 * np.pi * 1000 * t) * (t % 7 < 0.4)
+            handle.write((0.02 * rng.standard_normal(t.size) + tone).astype(np.float32))
+    return path
+
+
+def test_the_peak_does_not_grow_with_the_recording(tmp_path):
+    """Six times the audio, the same peak: nothing held grows with the length (8 kHz, a small
+    front end, so that an hour is scored in seconds)."""
+    from animal_spot.config import AudioConfig, SpectrogramConfig
+
+    torch.manual_seed(0)
+    spectrogram = SpectrogramConfig(
+        n_fft=256, hop_length=128, n_freq_bins=32, fmin_hz=300, fmax_hz=3900, sequence_len_ms=500
+    )
+    config = ExperimentConfig(audio=AudioConfig(sample_rate_hz=8000), spectrogram=spectrogram)
+    network = build_model(config.model, 2).eval()
+    model = ModelBundle(config, ["noise", "target"], network).save(tmp_path / "model.pt")
+    peaks = {}
+    for minutes in (10, 60):
+        recording = write_long(tmp_path / f"rec{minutes}.wav", minutes, 8000)
+        code, err, peak = predict_peak(model, recording, tmp_path / f"out{minutes}")
+        assert code == 0, err
+        peaks[minutes] = peak
+        recording.unlink()
+    assert abs(peaks[60] - peaks[10]) <= 32, peaks  # MiB
