@@ -109,3 +109,12 @@ def test_evaluate_keywords_are_the_config_fields():
         evaluate("p.txt", "r.txt", iou_treshold=0.5)
     with pytest.raises(TypeError, match="no other arguments"):
         evaluate(EvaluateConfig(references="r.txt"), n_thresholds=11)
+
+
+def test_the_prepare_source_is_every_argument_read_source_takes():
+    import inspect
+
+    from animal_spot.data.prepare import read_source
+
+    wanted = set(inspect.signature(read_source).parameters)
+    assert set(PrepareConfig(clips_dir="c").source()) == wanted

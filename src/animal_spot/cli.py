@@ -26,15 +26,14 @@ from .cli_tune import add_tune
 from .config import check_split
 from .console import say, set_quiet
 from .errors import AnimalSpotError, BadConfig
-from .verb_config import EvaluateConfig, PrepareConfig
+from .verb_config import SPLIT_FIELDS, EvaluateConfig, PrepareConfig
 
 Verb = Callable[[argparse.Namespace], int]
 EVALUATION_DIR = Path("evaluation")  # where `evaluate` writes when --output_dir is not given
 QUIET_HELP = "no progress and no status lines: warnings, errors and results only"
 TRAIN_SECTIONS = ("audio", "spectrogram", "augment", "data", "model", "train")
-PREPARE_SPLIT = ("split", "seed", "merge_shared_content", "drop_silent", "workers")
 PREPARE_SOURCE = tuple(
-    f.name for f in dataclasses.fields(PrepareConfig) if f.name not in PREPARE_SPLIT
+    f.name for f in dataclasses.fields(PrepareConfig) if f.name not in SPLIT_FIELDS
 )
 
 
@@ -117,7 +116,7 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     add_fields(p, PrepareConfig, ["out_dir"], required=("out_dir",))
     source = p.add_argument_group(f"source (exactly one of --{', --'.join(SOURCE_FIELDS)})")
     add_fields(source, PrepareConfig, [n for n in PREPARE_SOURCE if n != "out_dir"])
-    add_fields(p, PrepareConfig, PREPARE_SPLIT, metavars={"split": "TRAIN,VAL,TEST"})
+    add_fields(p, PrepareConfig, SPLIT_FIELDS, metavars={"split": "TRAIN,VAL,TEST"})
     p.add_argument(
         "--no_merge",
         dest="merge_shared_content",

@@ -32,6 +32,8 @@ def _paths(config: object) -> None:
 
 # The flags of `PrepareConfig` that name where the clips come from (exactly one is given).
 SOURCE_FIELDS = ("clips_dir", "csv", "raven_dir")
+# Its fields that decide the split; the others (but out_dir) say how clips are read and cut.
+SPLIT_FIELDS = ("split", "seed", "merge_shared_content", "drop_silent", "workers")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,23 +95,11 @@ class PrepareConfig:
         _check_range("prepare", "workers", self.workers, 1, 1024)
 
     def source(self) -> dict[str, object]:
-        """The arguments of `read_source`: where the clips come from and how they are cut."""
-        return {
-            "clips_dir": self.clips_dir,
-            "csv": self.csv,
-            "path_column": self.path_column,
-            "label_column": self.label_column,
-            "group_column": self.group_column,
-            "raven_dir": self.raven_dir,
-            "audio_dir": self.audio_dir,
-            "annotation_column": self.annotation_column,
-            "window_s": self.window_s,
-            "noise_per_selection": self.noise_per_selection,
-            "margin_s": self.margin_s,
-            "crops_per_selection": self.crops_per_selection,
-            "background_dir": self.background_dir,
-            "background_clips": self.background_clips,
-            "seed": self.seed,
+        """The arguments of `read_source`: where the clips come from and how they are cut (the
+        seed also places the noise clips)."""
+        reading = [f.name for f in dataclasses.fields(self) if f.name not in SPLIT_FIELDS]
+        return {name: getattr(self, name) for name in reading if name != "out_dir"} | {
+            "seed": self.seed
         }
 
 

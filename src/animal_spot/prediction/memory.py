@@ -72,7 +72,7 @@ def fit_batches(predictors: Sequence[Predictor], budget_gb: float) -> list[int]:
         BadConfig: not even one window fits.
     """
     room = room_bytes(budget_gb)
-    room_needed = resident_bytes() + FRONT_END_RESERVE
+    held = int(budget_gb * (1 << 30)) - room
     sizes = []
     for predictor in predictors:
         frontend = predictor.frontend
@@ -83,7 +83,7 @@ def fit_batches(predictors: Sequence[Predictor], budget_gb: float) -> list[int]:
             raise BadConfig(
                 f"--max_memory_gb {budget_gb:g} leaves {room / MB:.0f} MB for the network, "
                 f"which needs {per_window / MB:.0f} MB for one window",
-                fix=f"give at least {(room_needed + per_window) / (1 << 30) + 0.1:.1f}",
+                fix=f"give at least {(held + per_window) / (1 << 30) + 0.1:.1f}",
             )
         predictor.batch_size = int(min(predictor.batch_size, fits))
         sizes.append(predictor.batch_size)
