@@ -142,8 +142,9 @@ def write_long(path: Path, minutes: float, rate: int) -> Path:
 
 
 def test_the_peak_does_not_grow_with_the_recording(tmp_path):
-    """Six times the audio, the same peak: nothing held grows with the length (8 kHz, a small
-    front end, so that an hour is scored in seconds)."""
+    """Six times the audio, the same peak within 64 MiB: holding the audio would add 92 MiB
+    between 10 and 60 minutes (8 kHz, a small front end, so that an hour takes seconds; runs of
+    one length differ by up to ~10 MiB, a 60-minute one has peaked 0.5–36 MiB above)."""
     from animal_spot.config import AudioConfig, SpectrogramConfig
 
     torch.manual_seed(0)
@@ -160,4 +161,4 @@ def test_the_peak_does_not_grow_with_the_recording(tmp_path):
         assert code == 0, err
         peaks[minutes] = peak
         recording.unlink()
-    assert abs(peaks[60] - peaks[10]) <= 32, peaks  # MiB
+    assert abs(peaks[60] - peaks[10]) <= 64, peaks  # MiB
