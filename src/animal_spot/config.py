@@ -490,8 +490,9 @@ class PredictConfig:
     )
     precision: Literal["auto", "32", "bf16", "int8"] = option(
         "auto",
-        "auto (bf16 where native), 32, bf16, or int8: the CNN quantized on the CPU, "
-        "checked against fp32 first",
+        "auto (on the CPU: int8 where the CPU has VNNI and an int8 network that passed "
+        "its check is stored beside the model, else bf16 where native), 32, bf16, or int8: "
+        "the CNN quantized on the CPU, checked against fp32 first",
     )
     int8_calibration_dir: Path | None = option(
         None, "int8: prepared data folder to calibrate on (default: the model's own data_dir)"
@@ -563,10 +564,10 @@ class PredictConfig:
         if self.fast and self.cascade:
             raise BadConfig("--fast and --cascade are two ways to the same end; choose one")
         runtime = RUNTIMES.get(self.runtime)
-        if self.precision == "int8" and (self.fast or runtime.runner is not None):
+        if self.precision == "int8" and runtime.runner is not None:
             raise BadConfig(
-                "--precision int8 runs its own ONNX network over whole windows",
-                fix="drop --fast and --runtime onnx (int8 works with --cascade, ensembles "
+                "--precision int8 runs its own network under ONNX Runtime",
+                fix="drop --runtime onnx (int8 works with --fast, --cascade, ensembles "
                 "and --detector_model)",
             )
         if self.jit_load and (self.fast or self.precision == "int8"):

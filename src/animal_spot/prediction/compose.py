@@ -117,16 +117,17 @@ def build_scorer(config: PredictConfig) -> Scorer:
             bundle = load_torchscript(path)
         else:
             bundle = load_model(path, sequence_len_ms=window_ms, min_max_norm=config.min_max_norm)
-        is_int8 = config.precision == "int8"
-        options = {"int8": int8_for(bundle, path, config)} if is_int8 else {}
+        legacy_windows = wants_legacy_windows(bundle, config, path)
+        int8 = int8_for(bundle, path, config, legacy_windows)
+        options = {} if int8 is None else {"int8": int8}
         predictor = predictor_for(
             bundle,
-            legacy_windows=wants_legacy_windows(bundle, config, path),
+            legacy_windows=legacy_windows,
             window_s=config.window_s,
             hop_s=config.hop_s,
             batch_size=config.batch_size,
             device=config.device,
-            precision="32" if is_int8 else config.precision,
+            precision="32" if int8 is not None else config.precision,
             **options,
             num_workers=config.num_workers,
             runtime=config.runtime,
@@ -151,18 +152,44 @@ def build_scorer(config: PredictConfig) -> Scorer:
     return scorer
 
 
-def int8_for(bundle: ModelBundle, path: Path, config: PredictConfig) -> bytes:
-    """The model's int8 network (`int8`): stored beside it, or made and checked now.
+def int8_for(
+    bundle: ModelBundle, path: Path, config: PredictConfig, legacy_windows: bool
+) -> bytes | None:
+    """The model's int8 network (`int8`) when the config asks for it, else None.
+
+    ``--precision int8``: the one stored beside the model, or one made and checked now.
+    ``--precision auto``: the stored one, where the CPU has int8 instructions (`fast_int8`)
+    and the model is scored on the CPU over frame-grid windows by PyTorch; never made here,
+    since that needs the model's clips and changes the scores (a little).
 
     Raises:
-        BadConfig: a birdnet model, or no clips to calibrate on.
+        BadConfig: ``int8`` for a birdnet model, or no clips to calibrate on.
         BadModel: the int8 network disagrees with fp32 too often.
     """
     import torch
 
-    from .int8 import int8_network
+    from .int8 import int8_network, int8_paths, stored_int8
+    from .runtime import choose_device, fast_int8
 
-    if not backbone_of(bundle.config.model).reads_spectrograms:
+    reads_spectrograms = backbone_of(bundle.config.model).reads_spectrograms
+    if config.precision == "auto":
+        if not (
+            reads_spectrograms
+            and not legacy_windows
+            and not config.jit_load
+            and RUNTIMES.get(config.runtime).runner is None
+            and choose_device(config.device).type == "cpu"
+            and fast_int8()
+        ):
+            return None
+        stored = stored_int8(path)
+        if stored is None:
+            return None
+        say(f"{path}: --precision auto runs {int8_paths(path)[0].name} ({stored[1].summary()})")
+        return stored[0]
+    if config.precision != "int8":
+        return None
+    if not reads_spectrograms:
         raise BadConfig(
             f"--precision int8 quantizes a CNN; a {bundle.config.model.backbone} model has none",
             path=path,

@@ -103,6 +103,8 @@ class OnnxRunner:
     (``--fast`` runs the backbone over whole blocks); that network is exported on first use.
     """
 
+    session: Any
+
     def __init__(self, model: AudioClassifier, input_shape: tuple[int, int, int], threads: int):
         require_onnxruntime()
         self.model: AudioClassifier | None = model
@@ -112,26 +114,30 @@ class OnnxRunner:
         self._features_session: Any = None
 
     @classmethod
-    def from_bytes(cls, network: bytes, threads: int) -> OnnxRunner:
-        """A runner of an ONNX model made elsewhere (an int8 one); it has no ``features``."""
+    def from_features(cls, network: bytes, model: AudioClassifier, threads: int) -> OnnxRunner:
+        """A runner of a feature network made elsewhere (the int8 one, free batch and frames
+        axes); ``model``'s own head, in fp32, turns its feature maps into logits."""
         require_onnxruntime()
         runner = cls.__new__(cls)
-        runner.model, runner.input_shape, runner.threads = None, (), threads
-        runner.session = _session(network, threads)
-        runner._features_session = None
+        runner.model, runner.input_shape, runner.threads = model, (), threads
+        runner.session = None
+        runner._features_session = _session(network, threads)
         return runner
 
     def __call__(self, x: Tensor) -> tuple[np.ndarray, np.ndarray]:
+        if self.session is None:  # a feature network: the head runs in PyTorch
+            assert self.model is not None
+            features = torch.from_numpy(self.features(x))
+            with torch.inference_mode():
+                logits = self.model.forward_head(features)
+                embedding = self.model.forward_head(features, pre_logits=True)
+            return logits.numpy(), embedding.numpy()
         logits, embedding = self.session.run(None, {"x": _array(x)})
         return logits, embedding
 
     def features(self, x: Tensor) -> np.ndarray:
-        if self.model is None:
-            raise BadConfig(
-                "--fast shares fp32 feature maps; an int8 network runs whole windows",
-                fix="drop --fast, or predict --fast in fp32",
-            )
         if self._features_session is None:
+            assert self.model is not None
             network = export_onnx(self.model, self.input_shape, features_only=True)
             self._features_session = _session(network, self.threads)
         return self._features_session.run(None, {"x": _array(x)})[0]

@@ -71,7 +71,7 @@ class Predictor:
         runtime: ``torch``, or ``onnx`` (ONNX Runtime; CPU, fp32 only).
         legacy_windows: ANIMAL-SPOT's windows and per-window front end (`exact_windows`)
             instead of frame-aligned windows of the trained length.
-        int8: an int8 ONNX network of this model (`int8`), run on the CPU instead of it.
+        int8: the int8 ONNX backbone of this model (`int8`), run on the CPU instead of its own.
     """
 
     def __init__(
@@ -131,7 +131,7 @@ class Predictor:
                 "--precision int8 runs on the CPU over windows of the trained length",
                 fix="add --device cpu (and --no-legacy_windows for an ANIMAL-SPOT model)",
             )
-        return OnnxRunner.from_bytes(int8, torch.get_num_threads())
+        return OnnxRunner.from_features(int8, self.model, torch.get_num_threads())
 
     @property
     def band_hz(self) -> tuple[float, float]:
