@@ -481,7 +481,11 @@ class PredictConfig:
     window_s: float | None = option(None, "window length in seconds (default: the model's)")
     hop_s: float = option(0.5, "window hop in seconds", name="hop")
     threshold: float | None = option(None, "score threshold (default: the model's per-class ones)")
-    batch_size: int = option(32, "windows per batch")
+    batch_size: int | None = option(
+        None,
+        "windows per batch (default: 8 on the CPU, as fast there as 32 and 300 MB lighter at "
+        "the defaults; 32 on a GPU)",
+    )
     num_workers: int = option(0, "> 0: read and transform audio ahead in a background thread")
     max_memory_gb: float | None = option(
         None,
@@ -556,7 +560,8 @@ class PredictConfig:
             )
         if self.threshold is not None:
             _check_range("predict", "threshold", self.threshold, 0.0, 1.0)
-        _check_range("predict", "batch_size", self.batch_size, 1, 1_000_000)
+        if self.batch_size is not None:
+            _check_range("predict", "batch_size", self.batch_size, 1, 1_000_000)
         _check_above("predict", "max_memory_gb", self.max_memory_gb, 0.0, 1e5)
         _check_choice("predict", "event_span", self.event_span, typing.get_args(EventSpan))
         _check_choice("predict", "precision", self.precision, ("auto", "32", "bf16", "int8"))

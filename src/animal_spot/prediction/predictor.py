@@ -61,7 +61,7 @@ class Predictor:
         bundle: the model, moved to ``device`` (channels-last) in place.
         window_s: window length; None = the model's training window (``sequence_len``).
         hop_s: distance between window starts.
-        batch_size: windows per forward pass.
+        batch_size: windows per forward pass; None = `default_batch_size` of the device.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``auto`` (bf16 only where native), ``32`` or ``bf16`` (for ``int8``, give
             ``int8`` the network and leave this at ``32``).
@@ -80,7 +80,7 @@ class Predictor:
         *,
         window_s: float | None = None,
         hop_s: float = 0.5,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         device: str = "auto",
         precision: str = "auto",
         block_s: float = 5.0,
@@ -100,10 +100,10 @@ class Predictor:
         )
         self.legacy_windows = legacy_windows
         self.sample_grid = SampleGrid.from_seconds(self.frontend.sample_rate_hz, window_s, hop_s)
-        self.batch_size = max(1, batch_size)
         self.block_s = block_s
         self.num_workers = num_workers
         self.device = choose_device(device)
+        self.batch_size = default_batch_size(self.device) if batch_size is None else max(1, batch_size)
         self.is_bf16 = use_bf16(precision, self.device)
         self.model = bundle.model.eval().to(self.device).to(memory_format=torch.channels_last)
         self.onnx = self._onnx_runner(runtime) if int8 is None else self._int8_runner(int8)
@@ -290,6 +290,13 @@ class Predictor:
     def score_samples(self, samples: np.ndarray, name: str = "<memory>") -> FileScores:
         """Window scores of samples in memory through `reference_batches` (for checking)."""
         return collect(self.reference_batches(samples), [self], name)
+
+
+def default_batch_size(device: torch.device) -> int:
+    """Windows per batch when none is given: 32 on a GPU; 8 on the CPU, where 8, 16 and 32
+    run at one speed (the network is compute-bound there) and each 8 more windows hold about
+    100 MB of activations at the defaults (benchmarks/RESULTS.md, "Batch size on the CPU")."""
+    return 32 if device.type == "cuda" else 8
 
 
 def unscored_row(classes: Sequence[str]) -> np.ndarray:
