@@ -103,7 +103,7 @@ class Predictor:
         self.block_s = block_s
         self.num_workers = num_workers
         self.device = choose_device(device)
-        self.batch_size = default_batch_size(self.device) if batch_size is None else max(1, batch_size)
+        self.batch_size = max(1, batch_size or default_batch_size(self.device))
         self.is_bf16 = use_bf16(precision, self.device)
         self.model = bundle.model.eval().to(self.device).to(memory_format=torch.channels_last)
         self.onnx = self._onnx_runner(runtime) if int8 is None else self._int8_runner(int8)
