@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/predict_speed.py [--seconds 120] [--models resnet18 convnext_tiny]
        python benchmarks/predict_speed.py --rss [--rss_minutes 10 60] [--rss_defaults]
+                                          [--rss_paths exact fast]
 
 1. Speed at the defaults (44.1 kHz, n_fft 1024, hop 172, 256 bins, 1 s windows, 0.5 s hop),
    random weights, fp32 (bf16 only where the CPU has it natively), malloc tuned as `predict`
@@ -24,6 +25,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -229,10 +231,12 @@ RSS_SPECTROGRAM = SpectrogramConfig(
 )
 
 
-def child_rss(model_path: Path, recording: Path, out: Path) -> None:
-    """Run in a fresh process: predict one recording, print its peak RSS in MB."""
+def child_rss(model_path: Path, recording: Path, out: Path, path: str = "exact") -> None:
+    """Run in a fresh process: predict one recording, print its peak RSS in MB and seconds."""
     start = time.perf_counter()
-    config = PredictConfig(model_path=(model_path,), input_file=recording, output_dir=out)
+    config = PredictConfig(
+        model_path=(model_path,), input_file=recording, output_dir=out, fast=path == "fast"
+    )
     predict(config, progress=False)
     # VmHWM starts afresh at exec; getrusage's ru_maxrss keeps the forking parent's peak
     status = Path("/proc/self/status").read_text()
@@ -240,7 +244,7 @@ def child_rss(model_path: Path, recording: Path, out: Path) -> None:
     print(f"{peak_mb:.0f} {time.perf_counter() - start:.1f}")
 
 
-def rss(minutes: list[float], tmp: Path, default_frontend: bool) -> None:
+def rss(minutes: list[float], tmp: Path, default_frontend: bool, paths: list[str]) -> None:
     if default_frontend:
         config, rate, label = ExperimentConfig(), 44100, "defaults (44.1 kHz, 256 × 256, 1 s)"
     else:
@@ -249,14 +253,17 @@ def rss(minutes: list[float], tmp: Path, default_frontend: bool) -> None:
         )
         rate, label = 8000, "small front end (8 kHz, 32 × 31, 0.5 s)"
     model_path = save_model(tmp / "rss.pt", MODELS["resnet18"], config)
-    print(f"peak RSS, ResNet-18, {label}, hop 0.5 s, batch 32, each in a fresh process:")
+    print(f"peak RSS (MiB), ResNet-18, {label}, hop 0.5 s, default batch, each in a fresh process:")
     for length in minutes:
         recording = write_recording(tmp / f"rss-{length:g}min.wav", length * 60, rate)
-        args = [sys.executable, __file__, "--child", str(model_path), str(recording)]
-        line = subprocess.run(
-            [*args, str(tmp / f"rss-out-{length:g}")], capture_output=True, text=True, check=True
-        ).stdout.split()
-        print(f"  {length:g} min: peak RSS {line[0]} MB, {line[1]} s")
+        for path in paths:
+            args = [sys.executable, __file__, "--child", str(model_path), str(recording)]
+            out = tmp / f"rss-out-{length:g}-{path}"
+            line = subprocess.run(
+                [*args, str(out), path], capture_output=True, text=True, check=True
+            ).stdout.split()
+            print(f"  {length:g} min, {path}: peak RSS {line[0]} MiB, {line[1]} s", flush=True)
+            shutil.rmtree(out, ignore_errors=True)
         recording.unlink()
 
 
@@ -267,16 +274,20 @@ def main() -> None:
     parser.add_argument("--rss", action="store_true", help="measure peak RSS instead of speed")
     parser.add_argument("--rss_minutes", type=float, nargs="+", default=[10, 60])
     parser.add_argument("--rss_defaults", action="store_true", help="RSS at the default front end")
-    parser.add_argument("--child", nargs=3, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--rss_paths", nargs="+", default=["exact"], choices=["exact", "fast"], help="--rss paths"
+    )
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_rss(*args.child)
+        model_path, recording, out, path = args.child
+        child_rss(Path(model_path), Path(recording), Path(out), path)
         return
     print(f"{datetime.date.today()} · {machine()} · malloc tuned: {tune_malloc()}")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         if args.rss:
-            rss(args.rss_minutes, tmp, args.rss_defaults)
+            rss(args.rss_minutes, tmp, args.rss_defaults, args.rss_paths)
             return
         recording = write_recording(tmp / "recording.wav", args.seconds)
         for model in args.models:

@@ -494,8 +494,8 @@ class PredictConfig:
     )
     precision: Literal["auto", "32", "bf16", "int8"] = option(
         "auto",
-        "auto (on the CPU: int8 where the CPU has VNNI and an int8 network that passed "
-        "its check is stored beside the model, else bf16 where native), 32, bf16, or int8: "
+        "auto (bf16 where native; else int8 where the CPU has VNNI and an int8 network "
+        "that passed its check is stored beside the model; else fp32), 32, bf16, or int8: "
         "the CNN quantized on the CPU, checked against fp32 first",
     )
     int8_calibration_dir: Path | None = option(

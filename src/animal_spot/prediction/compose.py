@@ -159,8 +159,9 @@ def int8_for(
 
     ``--precision int8``: the one stored beside the model, or one made and checked now.
     ``--precision auto``: the stored one, where the CPU has int8 instructions (`fast_int8`)
-    and the model is scored on the CPU over frame-grid windows by PyTorch; never made here,
-    since that needs the model's clips and changes the scores (a little).
+    but no native bf16 (which is faster still), and the model is scored on the CPU over
+    frame-grid windows by PyTorch; never made here, since that needs the model's clips and
+    changes the scores (a little).
 
     Raises:
         BadConfig: ``int8`` for a birdnet model, or no clips to calibrate on.
@@ -169,7 +170,7 @@ def int8_for(
     import torch
 
     from .int8 import int8_network, int8_paths, stored_int8
-    from .runtime import choose_device, fast_int8
+    from .runtime import choose_device, fast_int8, native_bf16
 
     reads_spectrograms = backbone_of(bundle.config.model).reads_spectrograms
     if config.precision == "auto":
@@ -180,6 +181,7 @@ def int8_for(
             and RUNTIMES.get(config.runtime).runner is None
             and choose_device(config.device).type == "cpu"
             and fast_int8()
+            and not native_bf16()  # AMX's bf16 outran ONNX Runtime's int8 (RESULTS.md)
         ):
             return None
         stored = stored_int8(path)

@@ -107,7 +107,7 @@ class OnnxRunner:
 
     def __init__(self, model: AudioClassifier, input_shape: tuple[int, int, int], threads: int):
         require_onnxruntime()
-        self.model: AudioClassifier | None = model
+        self.model = model
         self.input_shape = input_shape
         self.threads = threads
         self.session = _session(export_onnx(model, input_shape), threads)
@@ -126,7 +126,6 @@ class OnnxRunner:
 
     def __call__(self, x: Tensor) -> tuple[np.ndarray, np.ndarray]:
         if self.session is None:  # a feature network: the head runs in PyTorch
-            assert self.model is not None
             features = torch.from_numpy(self.features(x))
             with torch.inference_mode():
                 logits = self.model.forward_head(features)
@@ -137,7 +136,6 @@ class OnnxRunner:
 
     def features(self, x: Tensor) -> np.ndarray:
         if self._features_session is None:
-            assert self.model is not None
             network = export_onnx(self.model, self.input_shape, features_only=True)
             self._features_session = _session(network, self.threads)
         return self._features_session.run(None, {"x": _array(x)})[0]

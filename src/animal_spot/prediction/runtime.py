@@ -58,8 +58,9 @@ INT8_VARIABLE = "ANIMAL_SPOT_FAST_INT8"
 
 def fast_int8() -> bool:
     """Whether this CPU has int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI or AMX),
-    where ``--precision auto`` takes a stored int8 network (several times fp32's speed there;
-    without them ONNX Runtime's AVX2 int8 kernels gain little).
+    where ``--precision auto`` takes a stored int8 network unless the CPU computes bf16
+    natively (several times fp32's speed there; without them ONNX Runtime's AVX2 int8
+    kernels gain little).
 
     ``ANIMAL_SPOT_FAST_INT8=0`` (or ``1``) overrides the answer.
     """

@@ -2,7 +2,7 @@
 
 Overlapping windows share most of their frames, so running the backbone on every window
 recomputes the same convolutions ``window / hop`` times. Here the backbone sees a whole block
-(the windows starting in 30 s, plus 64 frames of context on both sides), its last feature map
+(the windows starting in 8 s, plus 64 frames of context on both sides), its last feature map
 is cut into columns (one per ``stride`` frames, 32 for ResNet and ConvNeXt), and each window's
 head pools the columns under it (its start rounded to a column). The window grid and times are
 the exact path's.
@@ -31,7 +31,9 @@ from .scores import ScoreTrack
 from .windows import window_starts
 
 Part = tuple[np.ndarray, np.ndarray, np.ndarray | None]  # window starts, probs, embeddings
-BLOCK_S = 30.0
+# 8 s: as fast as 30 s blocks (the 2 × 64 context frames add 6 % to a block's frames) and
+# 200-350 MB lighter at the defaults (benchmarks/RESULTS.md, "--fast's memory").
+BLOCK_S = 8.0
 CONTEXT_FRAMES = 64  # context beyond a window's frames: enough for identical scores (§2)
 
 
