@@ -135,9 +135,10 @@ def bundle_from_dict(content: dict[str, Any], source: str | Path = "<memory>") -
     provenance = dict(content.get("provenance", {}))
     if provenance.get("legacy_layout"):  # converted before the layout was a model option
         config, provenance = _with_time_major_layout(config, provenance)
-    model = build_model(config.model, len(classes))
+    with torch.device("meta"):  # no random init and no second copy: the file has every tensor
+        model = build_model(config.model, len(classes))
     try:
-        model.load_state_dict(content["state_dict"])
+        model.load_state_dict(content["state_dict"], assign=True)
         thresholds = {str(k): float(v) for k, v in content.get("thresholds", {}).items()}
         norm_stats = {str(k): float(v) for k, v in content.get("norm_stats", {}).items()}
     except (RuntimeError, TypeError, ValueError, AttributeError) as err:

@@ -175,3 +175,33 @@ def test_fast_peaks_near_the_exact_path_at_the_defaults(default_model, tmp_path)
     code, err, fast = predict_peak(model, recording, tmp_path / "fast", "--fast")
     assert code == 0, err
     assert fast <= exact + 192, (fast, exact)
+
+
+TRITON_PROBE = """
+import sys
+from pathlib import Path
+from animal_spot.config import PredictConfig
+from animal_spot.prediction.api import predict
+model, recording, out = sys.argv[1:4]
+predict(PredictConfig(model_path=(Path(model),), input_file=Path(recording),
+                      output_dir=Path(out), device="cpu"), progress=False, report=False)
+maps = Path("/proc/self/maps").read_text()
+print("torchvision" in sys.modules, "libtriton" in maps)
+"""
+
+
+def test_prediction_on_the_cpu_keeps_the_gpu_compiler_out(default_model, tmp_path):
+    """torchvision pulls in torch._dynamo, which loads Triton where it is installed: 94 MiB
+    that CPU inference never uses. A predict() on the CPU runs without it."""
+    import importlib.util
+
+    if importlib.util.find_spec("triton") is None:
+        pytest.skip("Triton is not installed here: there is nothing to keep out")
+    model, recording = default_model
+    done = subprocess.run(
+        [sys.executable, "-c", TRITON_PROBE, str(model), str(recording), str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]  # torchvision in use, Triton never mapped
+    assert (tmp_path / "out" / "rec.selections.txt").is_file()

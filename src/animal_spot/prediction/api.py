@@ -37,7 +37,7 @@ from ..errors import BadConfig
 from .compose import build_scorer as build_scorer
 from .outputs import COMBINED_TABLE, PREDICT_LOG
 from .pipeline import thresholds_for
-from .runtime import limit_threads, tune_malloc
+from .runtime import choose_device, keep_triton_out, limit_threads, tune_malloc
 from .sharded import predict_shard
 from .shards import resolve_shard
 from .steps import PredictResult as PredictResult
@@ -77,6 +77,8 @@ def predict(
         )
     if not cfg.fast:
         tune_malloc()
+    if choose_device(cfg.device).type == "cpu":
+        keep_triton_out()
     limit_threads()
     recordings, errors = scan_recordings(Path(cfg.input_file))
     if not recordings and not errors:
