@@ -159,17 +159,22 @@ class FreeMemoryKeeper:
     4–6 % (benchmarks/RESULTS.md). No-op on other C libraries.
     """
 
-    def __init__(self, slack_bytes: int = 512 << 20) -> None:
+    def __init__(self, slack_bytes: int = 512 << 20, *, ratchet: bool = False) -> None:
         self.slack_bytes = slack_bytes
+        self.ratchet = ratchet
         self.ceiling = resident_bytes() + slack_bytes
 
     def after_pass(self) -> None:
+        """Trim when grown past the ceiling; the next ceiling is ``slack_bytes`` above what is
+        left (``ratchet``: never below the last one, for loops whose working set is freed
+        between passes, which a trim would hand back and the next pass fault in again)."""
         if resident_bytes() <= self.ceiling:
             return
         libc = _libc()
         if libc is not None and hasattr(libc, "malloc_trim"):
             libc.malloc_trim(0)
-        self.ceiling = resident_bytes() + self.slack_bytes
+        after = resident_bytes() + self.slack_bytes
+        self.ceiling = max(self.ceiling, after) if self.ratchet else after
 
 
 def limit_threads() -> int:
