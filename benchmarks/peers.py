@@ -88,8 +88,20 @@ class Tool:
     command: list[str]
     cwd: Path | None = None
     max_pool: int | None = None  # the network's (None: OpenSoundscape's own)
-    ours: bool = False
-    kind: str = ""  # "exact", "fast", or "" for the peers
+    kind: str = ""  # "exact" or "fast" for animal-spot's paths, "" for the peers
+
+    @property
+    def ours(self) -> bool:
+        return bool(self.kind)
+
+    @property
+    def key(self) -> str:
+        """Its name in the rounds' figures."""
+        return key_of(self.name, self.max_pool)
+
+
+def key_of(name: str, max_pool: int | None) -> str:
+    return f"{name} (max_pool {max_pool})" if max_pool else name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +171,7 @@ def calibration_folder(folder: Path, n: int = 48) -> Path:
 
 
 def build_models(
-    tmp: Path, source: Path, peer_python: str, max_pool: int
+    tmp: Path, source: Path, peer_python: str, max_pool: int, prepared: Path
 ) -> tuple[Path, Path, bool]:
     """The ``.pk`` (ANIMAL-SPOT's code), its ``model.pt``, and whether int8 passed its check."""
     pk, model = tmp / f"mp{max_pool}.pk", tmp / f"mp{max_pool}.pt"
@@ -172,7 +184,6 @@ def build_models(
         ours("export", "--from_legacy", str(pk), "--sequence_len", "1000", "--output", str(model)),
         check=True,
     )
-    prepared = calibration_folder(tmp / "prepared")
     quantized = subprocess.run(
         ours("export", "--model_path", str(model), "--precision", "int8",
              "--int8_calibration_dir", str(prepared)),
@@ -221,14 +232,11 @@ def tools(
                 continue
             folder = out / f"mp{max_pool}-{len(listed)}"  # a folder each: none is skipped
             command = ours(*base, "--output_dir", str(folder), *flags)
-            listed.append(Tool(name, command, None, max_pool, True, kind))
+            listed.append(Tool(name, command, None, max_pool, kind))
     return listed
 
 
 def report(rounds: list[dict[str, Run]], listed: list[Tool], seconds: float) -> None:
-    def key(tool: Tool) -> str:
-        return f"{tool.name} (max_pool {tool.max_pool})" if tool.max_pool else tool.name
-
     for index, runs in enumerate(rounds, 1):
         print(f"\nround {index}:")
         print("| tool, path | max_pool | wall s | × real time | peak RSS MiB | ÷ ANIMAL-SPOT | "
@@ -236,11 +244,11 @@ def report(rounds: list[dict[str, Run]], listed: list[Tool], seconds: float) -> 
         print("|---|--:|--:|--:|--:|--:|--:|")
         oss = runs.get("OpenSoundscape 0.13.2 ResNet-18")
         for tool in listed:
-            run = runs[key(tool)]
+            run = runs[tool.key]
             mp = "—" if tool.max_pool is None else str(tool.max_pool)
             ratio_as = ratio_oss = "—"
             if tool.ours:
-                peer = runs[key(Tool("ANIMAL-SPOT predict.py", [], None, tool.max_pool))]
+                peer = runs[key_of("ANIMAL-SPOT predict.py", tool.max_pool)]
                 ratio_as = f"{peer.wall_s / run.wall_s:.2f}"
                 ratio_oss = f"{oss.wall_s / run.wall_s:.2f}" if oss else "—"
             print(f"| {tool.name} | {mp} | {run.wall_s:.1f} | {seconds / run.wall_s:.1f} | "
@@ -260,7 +268,7 @@ def targets(rounds: list[dict[str, Run]], listed: list[Tool]) -> None:
             ("exact int8", 1, "OpenSoundscape 0.13.2 ResNet-18", 2.0),
             ("--fast int8", 2, "ANIMAL-SPOT predict.py (max_pool 2)", 5.0),
         ):
-            run, peer = runs.get(f"{name} (max_pool {max_pool})"), runs.get(versus)
+            run, peer = runs.get(key_of(name, max_pool)), runs.get(versus)
             if run is None or peer is None:
                 continue
             ratio = peer.wall_s / run.wall_s
@@ -270,7 +278,7 @@ def targets(rounds: list[dict[str, Run]], listed: list[Tool]) -> None:
         for tool in listed:
             if tool.ours:
                 limit = 1.2e9 if tool.kind == "exact" else 1.5e9
-                peak = runs[f"{tool.name} (max_pool {tool.max_pool})"].peak_mib * 2**20
+                peak = runs[tool.key].peak_mib * 2**20
                 verdict = "within" if peak <= limit else "ABOVE"
                 print(f"  round {index}: {tool.name} mp{tool.max_pool} peak {peak / 1e9:.2f} GB, "
                       f"{verdict} {limit / 1e9:.1f} GB")  # fmt: skip
@@ -324,17 +332,19 @@ def main() -> None:
         tmp = Path(name)
         seconds = args.minutes * 60
         recording = write_recording(tmp / "recording.wav", seconds, RATE)
-        models = {mp: build_models(tmp, args.animal_spot_dir / "ANIMAL-SPOT", args.peer_python,
-                                   mp) for mp in args.max_pool}  # fmt: skip
+        prepared = calibration_folder(tmp / "prepared")  # one set of clips calibrates each
+        source = args.animal_spot_dir / "ANIMAL-SPOT"
+        models = {mp: build_models(tmp, source, args.peer_python, mp, prepared)
+                  for mp in args.max_pool}  # fmt: skip
         listed = tools(tmp, recording, args, models)
         rounds: list[dict[str, Run]] = []
         for index in range(args.rounds):
             runs: dict[str, Run] = {}
             for tool in listed:
-                key = f"{tool.name} (max_pool {tool.max_pool})" if tool.max_pool else tool.name
-                runs[key] = timed(tool.command, tool.cwd, tmp / f"log-{len(runs)}-{index}.txt")
-                print(f"  round {index + 1}: {key}: {runs[key].wall_s:.1f} s, "
-                      f"{runs[key].peak_mib:.0f} MiB", flush=True)  # fmt: skip
+                run = timed(tool.command, tool.cwd, tmp / f"log-{len(runs)}-{index}.txt")
+                runs[tool.key] = run
+                print(f"  round {index + 1}: {tool.key}: {run.wall_s:.1f} s, "
+                      f"{run.peak_mib:.0f} MiB", flush=True)  # fmt: skip
             rounds.append(runs)
         report(rounds, listed, seconds)
         targets(rounds, listed)

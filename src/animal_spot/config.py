@@ -483,8 +483,8 @@ class PredictConfig:
     threshold: float | None = option(None, "score threshold (default: the model's per-class ones)")
     batch_size: int | None = option(
         None,
-        "windows per batch (default: 8 on the CPU, as fast there as 32 and 300 MB lighter at "
-        "the defaults; 32 on a GPU)",
+        "windows per batch (default: 8 on the CPU, as fast there as 32 and about 220 MiB "
+        "lighter at the defaults; 32 on a GPU)",
     )
     num_workers: int = option(0, "> 0: read and transform audio ahead in a background thread")
     max_memory_gb: float | None = option(

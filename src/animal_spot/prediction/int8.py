@@ -79,8 +79,7 @@ class Agreement:
 
     @property
     def passes(self) -> bool:
-        events_hold = self.n_reference_events == 0 or self.f1_drop <= MAX_F1_DROP + 1e-9
-        return self.argmax_agreement >= MIN_AGREEMENT and events_hold
+        return not self.failures()
 
     def summary(self) -> str:
         events = (
@@ -338,7 +337,7 @@ def stored_int8(model_path: Path) -> tuple[bytes, Agreement] | None:
     except (OSError, ValueError, TypeError):
         return None
     if agreement.network != NETWORK or agreement.model_sha256 != file_digest(model_path):
-        return None
+        return None  # another kind of network, or another model's
     if not agreement.passes:
         return None
     return network, agreement

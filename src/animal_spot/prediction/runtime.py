@@ -34,10 +34,7 @@ def native_bf16() -> bool:
     ``ANIMAL_SPOT_NATIVE_BF16=0`` (or ``1``) overrides the answer, so that ``--precision auto``
     gives the same scores on every machine (the test suite sets it to 0).
     """
-    forced = os.environ.get(NATIVE_BF16_VARIABLE)
-    if forced in ("0", "1"):
-        return forced == "1"
-    return _cpu_has_bf16()
+    return _cpu_has(NATIVE_BF16_VARIABLE, {"amx_bf16", "avx512_bf16"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,8 +47,12 @@ def _cpu_flags() -> frozenset[str]:
     return frozenset(flags.split(":", 1)[-1].split())
 
 
-def _cpu_has_bf16() -> bool:
-    return bool({"amx_bf16", "avx512_bf16"} & _cpu_flags())
+def _cpu_has(variable: str, flags: set[str]) -> bool:
+    """Whether the CPU has any of ``flags``; ``variable`` set to 0 or 1 overrides the answer."""
+    forced = os.environ.get(variable)
+    if forced in ("0", "1"):
+        return forced == "1"
+    return bool(flags & _cpu_flags())
 
 
 INT8_VARIABLE = "ANIMAL_SPOT_FAST_INT8"
@@ -65,10 +66,7 @@ def fast_int8() -> bool:
 
     ``ANIMAL_SPOT_FAST_INT8=0`` (or ``1``) overrides the answer.
     """
-    forced = os.environ.get(INT8_VARIABLE)
-    if forced in ("0", "1"):
-        return forced == "1"
-    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & _cpu_flags())
+    return _cpu_has(INT8_VARIABLE, {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def choose_device(name: str = "auto") -> torch.device:
@@ -153,8 +151,9 @@ class FreeMemoryKeeper:
     the process has grown by ``slack_bytes`` since the last time.
 
     With `tune_malloc`'s thresholds nothing is trimmed by itself, and buffers whose sizes vary
-    from pass to pass (``--fast``'s blocks) leave freed holes that stay resident: a 10-minute
-    recording peaked 1753 MiB against 1427 MiB for a 3-minute one. Trimming after every pass
+    from pass to pass leave freed holes that stay resident: ``--fast``, when it ran tuned, peaked
+    1753 MiB over 10 minutes against 1427 MiB over 3 (it now runs untuned), and the exact path's
+    `collect` grew over hours of small score arrays. Trimming after every pass
     brought that to 1077 MiB at 15 % of the speed; after 512 MB of growth, to 1305–1356 MiB at
     4–6 % (benchmarks/RESULTS.md). No-op on other C libraries.
     """

@@ -32,7 +32,8 @@ from .windows import window_starts
 
 Part = tuple[np.ndarray, np.ndarray, np.ndarray | None]  # window starts, probs, embeddings
 # 8 s: as fast as 30 s blocks (the 2 × 64 context frames add 6 % to a block's frames) and
-# 200-350 MB lighter at the defaults (benchmarks/RESULTS.md, "--fast's memory").
+# 226 MiB lighter at the defaults with malloc untuned (benchmarks/RESULTS.md, "Against the
+# peers").
 BLOCK_S = 8.0
 CONTEXT_FRAMES = 64  # context beyond a window's frames: enough for identical scores (§2)
 
